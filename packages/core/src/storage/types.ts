@@ -1,0 +1,97 @@
+/**
+ * The kinds of record Portcullis keeps. Each kind is its own key space.
+ *
+ * - `client`: registered clients (RFC 7591), keyed by client_id.
+ * - `code`: authorization codes, keyed by the code's hash; single use.
+ * - `grant`: one authorization grant (user × client × scopes × resource); tokens point at it.
+ * - `access`: access tokens, keyed by the token's hash.
+ * - `refresh`: refresh tokens, keyed by the token's hash; single use (rotation).
+ * - `consent`: remembered consent, keyed by user and client.
+ * - `pending`: an authorization request waiting for the user (login, PIN, consent).
+ * - `counter`: attempt counters for rate limiting (PIN tries, registrations).
+ * - `cache`: derived data that may be dropped at any time (upstream metadata, JWKS).
+ */
+export type RecordKind =
+  | 'client'
+  | 'code'
+  | 'grant'
+  | 'access'
+  | 'refresh'
+  | 'consent'
+  | 'pending'
+  | 'counter'
+  | 'cache';
+
+/** Every record kind, in a stable order; storages may use it to create tables or key prefixes. */
+export const RECORD_KINDS: readonly RecordKind[] = [
+  'client',
+  'code',
+  'grant',
+  'access',
+  'refresh',
+  'consent',
+  'pending',
+  'counter',
+  'cache',
+];
+
+/** A stored record as a storage returns it. `value` is an opaque string (JSON written by the core). */
+export interface StoredRecord {
+  /** The opaque serialized value. */
+  readonly value: string;
+  /** Expiry in epoch milliseconds, or `null` for records that do not expire. */
+  readonly expiresAt: number | null;
+  /** When the record was consumed (epoch ms), or `null` if it has not been. */
+  readonly consumedAt: number | null;
+}
+
+/** What {@link Storage.consume} found. */
+export type ConsumeResult =
+  /** This call consumed the record: the caller is the one and only user of it. */
+  | { readonly status: 'consumed'; readonly value: string }
+  /** The record was consumed before (a replay): callers use `value` to revoke what it issued. */
+  | { readonly status: 'already_consumed'; readonly value: string; readonly consumedAt: number }
+  /** No live record under that key (never existed, expired, or deleted). */
+  | { readonly status: 'missing' };
+
+/** What a storage can guarantee. */
+export interface StorageCapabilities {
+  /**
+   * `true` when {@link Storage.consume} and {@link Storage.increment} are atomic across every instance
+   * that shares the storage (SQL transactions, Redis, a Durable Object). Eventually consistent stores
+   * (Cloudflare KV) must say `false`; the core then refuses to run unless told it is a single instance.
+   */
+  readonly atomic: boolean;
+}
+
+/**
+ * The storage the authorization server keeps its state in.
+ *
+ * Values are opaque strings; keys are opaque strings of at most 200 characters. Expired records must
+ * never be returned (a storage may delete them lazily). Implementations must pass the contract suite in
+ * `@portcullis/core/testkit`.
+ */
+export interface Storage {
+  readonly capabilities: StorageCapabilities;
+  /** Reads a live (unexpired) record, consumed or not. */
+  get(kind: RecordKind, key: string): Promise<StoredRecord | null>;
+  /** Creates or replaces a record; a replaced record is no longer consumed. `expiresAt` in epoch ms or `null`. */
+  put(kind: RecordKind, key: string, value: string, expiresAt: number | null): Promise<void>;
+  /** Deletes a record; deleting a missing record is not an error. */
+  delete(kind: RecordKind, key: string): Promise<void>;
+  /**
+   * Atomically marks a live record consumed and reports whether this call was the first to do so.
+   * The record stays readable (with `consumedAt` set) until it expires, so replays can be detected.
+   * Under any concurrency, exactly one caller gets `consumed` for a given record.
+   */
+  consume(kind: RecordKind, key: string, now: number): Promise<ConsumeResult>;
+  /**
+   * Atomically adds one to a counter and returns the new value. A missing or expired counter starts at
+   * 1 and takes `expiresAt`; an existing counter keeps its expiry.
+   */
+  increment(kind: RecordKind, key: string, expiresAt: number): Promise<number>;
+  /** Removes expired records; returns how many were removed when known. Optional housekeeping. */
+  deleteExpired?(now: number): Promise<number>;
+  /** Releases connections. Optional. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,63 @@
+import type { Identity, PendingAuthorization } from './types.js';
+
+/** A route an identity upstream serves, relative to the issuer's base path (e.g. `/callback`). */
+export interface UpstreamRoute {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+}
+
+/** What the core hands an identity upstream: flow state, clock, randomness, page rendering. */
+export interface UpstreamContext {
+  /** The issuer identifier (the authorization server's base URL, no trailing slash). */
+  readonly issuer: string;
+  /** Absolute URL of an upstream route, e.g. `ctx.url('/callback')`. */
+  url(path: string): string;
+  now(): number;
+  /** A fresh unguessable token (base64url of `bytes` random bytes, default 32). */
+  randomToken(bytes?: number): string;
+  /** Loads a pending authorization, or `null` when unknown or expired. */
+  loadPending(id: string): Promise<PendingAuthorization | null>;
+  /** Attaches upstream state (PKCE verifier, nonce…) to a pending authorization; stored encrypted. */
+  savePendingState(id: string, state: Readonly<Record<string, string>>): Promise<void>;
+  /** Reads the state saved with {@link savePendingState}, or `null`. */
+  loadPendingState(id: string): Promise<Readonly<Record<string, string>> | null>;
+  /**
+   * Counts one attempt under `key` in a window of `windowMs` and returns the count in that window
+   * (atomic where the storage is). Use it to limit guesses.
+   */
+  countAttempt(key: string, windowMs: number): Promise<number>;
+  /** A CSRF token bound to the pending authorization, for forms the upstream renders. */
+  csrfToken(pendingId: string): Promise<string>;
+  /** Constant-time check of a CSRF token made by {@link csrfToken}. */
+  verifyCsrfToken(pendingId: string, token: string): Promise<boolean>;
+  /** An HTML response with the security headers every authorization page needs (no framing, CSP, no-store). */
+  html(body: string, init?: { status?: number; title?: string }): Response;
+  /** Reports a failed login to the audit hook. */
+  loginFailed(reason: string): void;
+}
+
+/** What handling an upstream route produced. */
+export type UpstreamOutcome =
+  /** The user is known: the core checks consent and finishes the authorization. */
+  | { readonly type: 'identity'; readonly pendingId: string; readonly identity: Identity }
+  /** The upstream answers itself (a page again, an error page, a redirect to the IdP). */
+  | { readonly type: 'response'; readonly response: Response };
+
+/**
+ * Establishes who the user is during `/authorize`: a PIN page, an OIDC or OAuth 2 login, a trusted
+ * header set by an access proxy, or anything custom.
+ *
+ * The core validates the client's request first, stores it as a {@link PendingAuthorization}, then calls
+ * {@link begin}. Requests to the upstream's {@link routes} go to {@link handle}; when it returns an
+ * identity, the core records consent, issues the code and redirects to the client.
+ */
+export interface IdentityUpstream {
+  /** Short name for logs and events, e.g. `pin`, `oidc`. */
+  readonly name: string;
+  /** Routes this upstream serves (callbacks, form posts). */
+  readonly routes: readonly UpstreamRoute[];
+  /** Starts authentication for a validated request: render a page or redirect to the IdP. */
+  begin(pending: PendingAuthorization, request: Request, ctx: UpstreamContext): Promise<Response | UpstreamOutcome>;
+  /** Handles a request to one of {@link routes}. */
+  handle(request: Request, ctx: UpstreamContext): Promise<UpstreamOutcome>;
+}
