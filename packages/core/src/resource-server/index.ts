@@ -1,0 +1,24 @@
+/**
+ * Resource-server-only mode (ADR 011): verify tokens issued by an external authorization server.
+ * @module
+ */
+export { createResourceServer } from './server.js';
+export type { ResourceServer, ResourceServerOptions } from './server.js';
+export { jwtVerifier } from './jwt.js';
+export type { JwtVerifierOptions } from './jwt.js';
+export { introspectionVerifier } from './introspection.js';
+export type { IntrospectionVerifierOptions } from './introspection.js';
+export type {
+  ClaimNames,
+  TokenVerifier,
+  VerificationResult,
+  VerifiedAccessToken,
+  VerifyContext,
+} from './verifier.js';
+export {
+  bearerErrorResponse,
+  formatBearerChallenge,
+  protectedResourceMetadataUrl,
+  readBearerToken,
+} from './challenge.js';
+export type { BearerChallenge } from './challenge.js';

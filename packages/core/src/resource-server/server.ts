@@ -1,0 +1,176 @@
+import type { AuthenticateOptions, AuthenticateResult, Authenticator, TokenInfo } from '../types.js';
+import { bearerErrorResponse, protectedResourceMetadataUrl, readBearerToken } from './challenge.js';
+import type { TokenVerifier } from './verifier.js';
+
+/** Options of {@link createResourceServer}. */
+export interface ResourceServerOptions {
+  /** This resource's identifier (RFC 8707 / RFC 9728 `resource`), e.g. `https://mcp.example.com/mcp`. */
+  readonly resource: string;
+  /** Issuer identifiers of the external authorization server(s) (RFC 9728 `authorization_servers`). */
+  readonly authorizationServers: readonly string[];
+  /** How tokens are checked: {@link jwtVerifier}, {@link introspectionVerifier} or your own. */
+  readonly verify: TokenVerifier;
+  /** Scopes advertised in the metadata (`scopes_supported`). */
+  readonly scopesSupported?: readonly string[];
+  /** Scopes every request needs unless `authenticate` is told otherwise. */
+  readonly requiredScopes?: readonly string[];
+  /** Human-readable name (`resource_name`). */
+  readonly resourceName?: string;
+  /** URL of developer documentation (`resource_documentation`). */
+  readonly resourceDocumentation?: string;
+  /** Clock in epoch ms; default `Date.now`. */
+  readonly now?: () => number;
+  /** Audit hook: called with the reason whenever a token is refused. Never receives the token. */
+  readonly onRefused?: (reason: string) => void;
+}
+
+/** A resource server in front of an external authorization server (ADR 011, resource-server-only mode). */
+export interface ResourceServer extends Authenticator {
+  /** The RFC 9728 metadata document this resource serves. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  /** The absolute URL the metadata is served at. */
+  readonly metadataUrl: string;
+}
+
+const METADATA_PREFIX = '/.well-known/oauth-protected-resource';
+
+/**
+ * Creates a resource server that only verifies tokens issued by an external authorization server
+ * (Cloudflare Access Managed OAuth, Auth0, Keycloak…): it serves RFC 9728 protected-resource metadata
+ * pointing at that server, and `authenticate` checks the bearer token with the configured verifier,
+ * answering 401/403 with the `WWW-Authenticate` challenge MCP clients use for discovery.
+ *
+ * @example
+ * ```ts
+ * const rs = createResourceServer({
+ *   resource: 'https://mcp.example.com/mcp',
+ *   authorizationServers: ['https://auth.example.com'],
+ *   verify: jwtVerifier({ jwksUrl: 'https://auth.example.com/jwks', issuer: 'https://auth.example.com' }),
+ *   scopesSupported: ['mcp'],
+ * });
+ * const result = await rs.authenticate(request);
+ * if (!result.ok) return result.response;
+ * ```
+ */
+export function createResourceServer(options: ResourceServerOptions): ResourceServer {
+  const resourceUrl = new URL(options.resource);
+  if (resourceUrl.hash) throw new TypeError('createResourceServer: resource must not contain a fragment');
+  if (options.authorizationServers.length === 0) {
+    throw new TypeError('createResourceServer: name at least one authorization server');
+  }
+  const resource = options.resource;
+  const now = options.now ?? Date.now;
+  const metadataUrl = protectedResourceMetadataUrl(resource);
+  const metadataPath = new URL(metadataUrl).pathname;
+  // RFC 9728 §2: the metadata document.
+  const metadata: Record<string, unknown> = {
+    resource,
+    authorization_servers: [...options.authorizationServers],
+    bearer_methods_supported: ['header'],
+    ...(options.scopesSupported ? { scopes_supported: [...options.scopesSupported] } : {}),
+    ...(options.resourceName ? { resource_name: options.resourceName } : {}),
+    ...(options.resourceDocumentation ? { resource_documentation: options.resourceDocumentation } : {}),
+  };
+  const body = JSON.stringify(metadata);
+
+  function refuse(
+    description: string,
+    error: 'invalid_token' | 'invalid_request' | 'insufficient_scope' | undefined,
+    scope?: string,
+  ): AuthenticateResult {
+    options.onRefused?.(description);
+    return {
+      ok: false,
+      response: bearerErrorResponse({
+        resourceMetadata: metadataUrl,
+        ...(error ? { error, description } : {}),
+        ...(scope ? { scope } : {}),
+      }),
+    };
+  }
+
+  return {
+    metadata,
+    metadataUrl,
+
+    async protectedResourceMetadata(request: Request): Promise<Response | null> {
+      const url = new URL(request.url);
+      if (url.pathname !== metadataPath && url.pathname !== METADATA_PREFIX) return null;
+      const cors = {
+        'access-control-allow-origin': '*',
+        'access-control-allow-methods': 'GET, OPTIONS',
+        'access-control-allow-headers': 'mcp-protocol-version',
+      };
+      if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: cors });
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        return new Response(JSON.stringify({ error: 'method_not_allowed' }), {
+          status: 405,
+          headers: { allow: 'GET, OPTIONS', 'content-type': 'application/json' },
+        });
+      }
+      return new Response(request.method === 'HEAD' ? null : body, {
+        headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=3600', ...cors },
+      });
+    },
+
+    async authenticate(request: Request, authOptions: AuthenticateOptions = {}): Promise<AuthenticateResult> {
+      const expectedResource = authOptions.resource ?? resource;
+      const required = authOptions.requiredScopes ?? options.requiredScopes ?? [];
+      let token: string | null | 'malformed';
+      if (options.verify.credentialHeader) {
+        token = request.headers.get(options.verify.credentialHeader);
+      } else {
+        token = readBearerToken(request);
+        if (token === null && new URL(request.url).searchParams.has('access_token')) {
+          // RFC 9700 §2.5 / OAuth 2.1 §5.2: tokens in the query string are not accepted.
+          return refuse('Send the access token in the Authorization header.', 'invalid_request');
+        }
+      }
+      // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
+      if (token === null || token === '') return refuse('No access token was sent.', undefined);
+      if (token === 'malformed')
+        return refuse('The Authorization header is not a Bearer token.', 'invalid_request');
+
+      const result = await options.verify.verify(token, { resource: expectedResource, now: now() });
+      if (!result.ok) {
+        if (result.reason === 'unavailable') {
+          options.onRefused?.(result.description);
+          return {
+            ok: false,
+            response: new Response(
+              JSON.stringify({ error: 'temporarily_unavailable', error_description: result.description }),
+              {
+                status: 503,
+                headers: {
+                  'content-type': 'application/json',
+                  'retry-after': '5',
+                  'cache-control': 'no-store',
+                },
+              },
+            ),
+          };
+        }
+        return refuse(result.description, 'invalid_token');
+      }
+      const verified = result.token;
+      const missing = required.filter((scope) => !verified.scopes.includes(scope));
+      if (missing.length > 0) {
+        // RFC 6750 §3.1: insufficient_scope names the scopes needed.
+        const scope = [...new Set([...verified.scopes, ...required])].join(' ');
+        return refuse(`This request needs the scope(s): ${missing.join(' ')}.`, 'insufficient_scope', scope);
+      }
+      const info: TokenInfo = {
+        token,
+        clientId: verified.clientId,
+        userId: verified.userId,
+        ...(verified.email ? { email: verified.email } : {}),
+        ...(verified.name ? { name: verified.name } : {}),
+        scopes: verified.scopes,
+        resource: expectedResource,
+        props: verified.props,
+        expiresAt: verified.expiresAt,
+      };
+      return { ok: true, info };
+    },
+  };
+}
