@@ -1,0 +1,23 @@
+/**
+ * SQL storage for Portcullis: SQLite (embedded default), PostgreSQL, MySQL/MariaDB, PGlite and
+ * Cloudflare D1 behind one small driver interface, with versioned migrations.
+ *
+ * @example
+ * ```ts
+ * import { sqliteStorage } from '@portcullis/storage-sql';
+ * const storage = sqliteStorage('./portcullis.db'); // tables are created on first use
+ * ```
+ * @module
+ */
+export { SqlStorage, DEFAULT_TABLE_PREFIX } from './storage.js';
+export type { SqlStorageOptions } from './storage.js';
+export type { SqlDialect, SqlDriver, SqlExecutor, SqlRow, SqlValue } from './driver.js';
+export { MIGRATIONS } from './migrations.js';
+export type { Migration, MigrationResult } from './migrations.js';
+export { sqliteDriver, sqliteStorage } from './drivers/sqlite.js';
+export type {
+  BetterSqliteDatabase,
+  BetterSqliteStatement,
+  SqliteDriverOptions,
+  SqliteStorageOptions,
+} from './drivers/sqlite.js';
