@@ -1,0 +1,124 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import {
+  BadRequestError,
+  BodyTooLargeError,
+  DEFAULT_BODY_LIMIT,
+  type ToWebRequestOptions,
+  toWebRequest,
+} from './request.js';
+import { sendWebResponse } from './response.js';
+
+/** A Web-standard request handler, such as `server.fetch` of `createAuthorizationServer`. */
+export type FetchHandler = (request: Request) => Promise<Response>;
+
+/** A handler that may decline a request by returning `null` (the framework then calls its next route). */
+export type OptionalFetchHandler = (request: Request) => Promise<Response | null>;
+
+/** Options of the Node adapters. */
+export interface NodeAdapterOptions
+  extends Omit<ToWebRequestOptions, 'signal' | 'url' | 'body' | 'onBodyTooLarge'> {
+  /** Called with unexpected errors thrown by the handler (the client gets a generic 500). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** A JSON error response in the RFC 6749 §5.2 shape. */
+export function jsonError(status: number, error: string, description: string): Response {
+  return new Response(JSON.stringify({ error, error_description: description }), {
+    status,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  });
+}
+
+/** Per-call options of {@link handleNodeRequest}. */
+export interface HandleNodeRequestOptions extends NodeAdapterOptions {
+  /** Path and query to use instead of `req.url`. */
+  readonly url?: string;
+  /** An already-read body to use instead of the request stream. */
+  readonly body?: Uint8Array;
+  /** Decline (return `false`) instead of answering 400 when the request's host or target is malformed. */
+  readonly fallthrough?: boolean;
+}
+
+function tooLarge(limit: number): Response {
+  const response = jsonError(413, 'invalid_request', `Request body exceeds the limit of ${limit} bytes`);
+  response.headers.set('connection', 'close');
+  return response;
+}
+
+/**
+ * Runs a Web handler for one Node request and streams its response. Returns `false`, without touching
+ * the response, when the handler returned `null` (the request is not ours).
+ *
+ * Errors become JSON: a malformed host gives 400 `invalid_request`, a body over the limit 413
+ * `invalid_request`, an exception in the handler 500 `server_error` (details go to `onError` only).
+ */
+export async function handleNodeRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: OptionalFetchHandler,
+  options: HandleNodeRequestOptions = {},
+): Promise<boolean> {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) controller.abort(new Error('Client disconnected'));
+  };
+  res.on('close', onClose);
+  let overLimit = false;
+  let response: Response | null;
+  try {
+    const request = toWebRequest(req, {
+      ...options,
+      signal: controller.signal,
+      onBodyTooLarge: () => {
+        overLimit = true;
+      },
+    });
+    response = await handler(request);
+  } catch (error) {
+    if (error instanceof BadRequestError) {
+      response = options.fallthrough ? null : jsonError(400, 'invalid_request', error.message);
+    } else if (overLimit || error instanceof BodyTooLargeError) {
+      overLimit = true;
+      response = null;
+    } else {
+      options.onError?.(error);
+      response = jsonError(500, 'server_error', 'The server could not handle the request');
+    }
+  }
+  // RFC 9110 §15.5.14: a body over the limit is refused as a whole, whatever the handler made of it.
+  if (overLimit) {
+    await response?.body?.cancel().catch(() => undefined);
+    response = tooLarge(options.bodyLimit ?? DEFAULT_BODY_LIMIT);
+  }
+  if (response === null) {
+    res.off('close', onClose);
+    return false;
+  }
+  if (res.headersSent || res.destroyed) {
+    await response.body?.cancel().catch(() => undefined);
+    if (overLimit) res.destroy();
+    return true;
+  }
+  await sendWebResponse(res, response, { method: req.method });
+  if (overLimit) req.resume();
+  return true;
+}
+
+/**
+ * Turns a Web handler into a `node:http` request listener.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { createAuthorizationServer, MemoryStorage } from '@portcullis/core';
+ * import { toNodeListener } from '@portcullis/adapter-node';
+ *
+ * const as = createAuthorizationServer({ ... });
+ * createServer(toNodeListener((request) => as.fetch(request))).listen(8787);
+ * ```
+ */
+export function toNodeListener(handler: FetchHandler, options: NodeAdapterOptions = {}): RequestListener {
+  return (req, res) => {
+    void handleNodeRequest(req, res, handler, options);
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * Mount Portcullis on Node: `node:http`, Express and Fastify, with streaming in both directions.
+ * @module
+ */
+export {
+  type ExpressMiddleware,
+  type ExpressMountOptions,
+  portcullisExpress,
+  reserializeParsedBody,
+} from './express.js';
+export { type FastifyMountOptions, portcullisFastify } from './fastify.js';
+export {
+  type FetchHandler,
+  type HandleNodeRequestOptions,
+  handleNodeRequest,
+  jsonError,
+  type NodeAdapterOptions,
+  type OptionalFetchHandler,
+  toNodeListener,
+} from './http.js';
+export {
+  type McpMount,
+  type MountOptions,
+  portcullisHandler,
+  portcullisRoutes,
+  type RoutableServer,
+} from './mount.js';
+export {
+  BadRequestError,
+  BodyTooLargeError,
+  DEFAULT_BODY_LIMIT,
+  nodeBodyStream,
+  type OriginOptions,
+  requestOrigin,
+  type ToWebRequestOptions,
+  toWebHeaders,
+  toWebRequest,
+} from './request.js';
+export { type SendResponseOptions, sendWebResponse, writeResponseHead } from './response.js';
+export {
+  gracefulShutdown,
+  type RunningServer,
+  type ServeOptions,
+  type ShutdownOptions,
+  serve,
+} from './serve.js';

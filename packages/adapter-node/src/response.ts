@@ -1,0 +1,84 @@
+import type { ServerResponse } from 'node:http';
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) are Node's business, never copied from a Web Response.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
+
+/** Options for {@link sendWebResponse}. */
+export interface SendResponseOptions {
+  /** The request method; a `HEAD` response gets headers only. */
+  readonly method?: string;
+}
+
+function waitForDrain(res: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (drained: boolean) => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(drained);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
+}
+
+/** Copies status and headers (every `Set-Cookie` kept separate) from a Web `Response` onto a `ServerResponse`. */
+export function writeResponseHead(res: ServerResponse, response: Response): void {
+  const cookies = response.headers.getSetCookie();
+  response.headers.forEach((value, name) => {
+    if (name === 'set-cookie' || HOP_BY_HOP.has(name)) return;
+    res.setHeader(name, value);
+  });
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  res.statusCode = response.status;
+  if (response.statusText) res.statusMessage = response.statusText;
+}
+
+/**
+ * Streams a Web `Response` to a Node `ServerResponse`: headers are flushed at once, then each body
+ * chunk is written as it arrives (no buffering, so SSE and MCP streams reach the client live), with
+ * backpressure. When the client disconnects, the body stream is cancelled.
+ *
+ * @example
+ * ```ts
+ * await sendWebResponse(res, new Response('hello'));
+ * ```
+ */
+export async function sendWebResponse(
+  res: ServerResponse,
+  response: Response,
+  options: SendResponseOptions = {},
+): Promise<void> {
+  writeResponseHead(res, response);
+  const body = response.body;
+  const noBody = options.method === 'HEAD' || response.status === 204 || response.status === 304;
+  if (!body || noBody) {
+    res.end();
+    if (body) await body.cancel().catch(() => undefined);
+    return;
+  }
+  res.flushHeaders();
+  const reader = body.getReader();
+  const onClose = () => {
+    if (!res.writableFinished) reader.cancel().catch(() => undefined);
+  };
+  res.on('close', onClose);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (res.destroyed) return;
+      if (!res.write(value)) {
+        if (!(await waitForDrain(res))) return;
+      }
+    }
+    res.end();
+  } catch {
+    // The body failed mid-stream: cut the connection so the client sees a truncated response, not a clean end.
+    res.destroy();
+  } finally {
+    res.off('close', onClose);
+    reader.releaseLock();
+  }
+}
