@@ -21,3 +21,7 @@ export type {
   SqliteDriverOptions,
   SqliteStorageOptions,
 } from './drivers/sqlite.js';
+export { postgresDriver, postgresStorage } from './drivers/postgres.js';
+export type { PgClient, PgPool, PgResult } from './drivers/postgres.js';
+export { pgliteDriver, pgliteStorage } from './drivers/pglite.js';
+export type { PGliteDatabase, PGliteResult, PGliteTransaction } from './drivers/pglite.js';
