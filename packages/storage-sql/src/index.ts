@@ -25,3 +25,5 @@ export { postgresDriver, postgresStorage } from './drivers/postgres.js';
 export type { PgClient, PgPool, PgResult } from './drivers/postgres.js';
 export { pgliteDriver, pgliteStorage } from './drivers/pglite.js';
 export type { PGliteDatabase, PGliteResult, PGliteTransaction } from './drivers/pglite.js';
+export { mysqlDriver, mysqlStorage } from './drivers/mysql.js';
+export type { MysqlConnection, MysqlDriverOptions, MysqlPool, MysqlStorageOptions } from './drivers/mysql.js';
