@@ -27,3 +27,5 @@ export { pgliteDriver, pgliteStorage } from './drivers/pglite.js';
 export type { PGliteDatabase, PGliteResult, PGliteTransaction } from './drivers/pglite.js';
 export { mysqlDriver, mysqlStorage } from './drivers/mysql.js';
 export type { MysqlConnection, MysqlDriverOptions, MysqlPool, MysqlStorageOptions } from './drivers/mysql.js';
+export { d1Driver, d1Storage } from './drivers/d1.js';
+export type { D1Binding, D1Statement } from './drivers/d1.js';
