@@ -1,10 +1,36 @@
 /**
  * Portcullis core: a runtime-agnostic OAuth 2.1 authorization server for MCP servers.
+ *
+ * @example
+ * ```ts
+ * import { createAuthorizationServer, MemoryStorage } from '@portcullis/core';
+ * import { pinUpstream } from '@portcullis/core/upstreams';
+ *
+ * const server = createAuthorizationServer({
+ *   issuer: 'https://mcp.example.com',
+ *   storage: new MemoryStorage(),
+ *   upstream: pinUpstream({ pin: 'correct-horse' }),
+ *   secret: 'a-secret-of-at-least-32-characters!!',
+ * });
+ * ```
  * @module
  */
+export { createAuthorizationServer } from './server.js';
+export type { AuthorizationServer } from './server.js';
+export { ConfigurationError } from './options.js';
+export type { AuthorizationServerOptions, ResourceOptions } from './options.js';
+export { OAuthError } from './errors.js';
+export type { OAuthErrorCode } from './errors.js';
 export { MemoryStorage } from './storage/memory.js';
 export type { ClockOption } from './storage/memory.js';
 export { RECORD_KINDS } from './storage/types.js';
-export type { ConsumeResult, RecordKind, Storage, StorageCapabilities, StoredRecord } from './storage/types.js';
+export type {
+  ConsumeResult,
+  RecordKind,
+  Storage,
+  StorageCapabilities,
+  StoredRecord,
+} from './storage/types.js';
 export type { IdentityUpstream, UpstreamContext, UpstreamOutcome, UpstreamRoute } from './upstream.js';
+export type { RandomSource } from './crypto/random.js';
 export type * from './types.js';

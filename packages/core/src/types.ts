@@ -3,7 +3,13 @@
 /** JSON-compatible data an application attaches to a grant. Stored encrypted. */
 export type Props = { readonly [key: string]: JsonValue };
 /** A JSON value. */
-export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly JsonValue[]
+  | { readonly [key: string]: JsonValue };
 
 /** A token the identity upstream obtained at login (e.g. the upstream IdP's access token). Stored encrypted. */
 export interface UpstreamToken {

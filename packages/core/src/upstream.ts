@@ -41,7 +41,9 @@ export type UpstreamOutcome =
   /** The user is known: the core checks consent and finishes the authorization. */
   | { readonly type: 'identity'; readonly pendingId: string; readonly identity: Identity }
   /** The upstream answers itself (a page again, an error page, a redirect to the IdP). */
-  | { readonly type: 'response'; readonly response: Response };
+  | { readonly type: 'response'; readonly response: Response }
+  /** The user refused or the login failed for good: the client gets `access_denied` (RFC 6749 §4.1.2.1). */
+  | { readonly type: 'denied'; readonly pendingId: string; readonly reason: string };
 
 /**
  * Establishes who the user is during `/authorize`: a PIN page, an OIDC or OAuth 2 login, a trusted
@@ -57,7 +59,11 @@ export interface IdentityUpstream {
   /** Routes this upstream serves (callbacks, form posts). */
   readonly routes: readonly UpstreamRoute[];
   /** Starts authentication for a validated request: render a page or redirect to the IdP. */
-  begin(pending: PendingAuthorization, request: Request, ctx: UpstreamContext): Promise<Response | UpstreamOutcome>;
+  begin(
+    pending: PendingAuthorization,
+    request: Request,
+    ctx: UpstreamContext,
+  ): Promise<Response | UpstreamOutcome>;
   /** Handles a request to one of {@link routes}. */
   handle(request: Request, ctx: UpstreamContext): Promise<UpstreamOutcome>;
 }

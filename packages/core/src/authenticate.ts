@@ -1,0 +1,137 @@
+import type { Core } from './context.js';
+import { StorageUnavailableError, jsonResponse } from './errors.js';
+import { openGrant } from './grant.js';
+import { resourceMetadataUrl, withoutTrailingSlash } from './endpoints/metadata.js';
+import { grantRecord, tokenRecord } from './records.js';
+import type { AuthenticateOptions, AuthenticateResult, Props, TokenInfo, UpstreamToken } from './types.js';
+
+/** RFC 6750 §2.1: `Bearer` followed by a token68. */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+type Resource = Core['config']['resources'][number];
+
+/** The configured resource a request path belongs to (longest path prefix), or the first one. */
+export function resourceFor(core: Core, request: Request, wanted?: string): Resource {
+  const { resources } = core.config;
+  if (wanted) {
+    const match = resources.find((r) => withoutTrailingSlash(r.resource) === withoutTrailingSlash(wanted));
+    if (match) return match;
+  }
+  const path = new URL(request.url).pathname;
+  let best: Resource | undefined;
+  for (const r of resources) {
+    const base = withoutTrailingSlash(r.path);
+    const inside = base === '/' || path === base || path.startsWith(`${base}/`);
+    if (inside && (!best || base.length > withoutTrailingSlash(best.path).length)) best = r;
+  }
+  return best ?? resources[0]!;
+}
+
+const quote = (value: string) => `"${value.replace(/[\\"]/g, '\\$&')}"`;
+
+/** A 401/403/400 with the RFC 6750 §3 challenge, pointing at the RFC 9728 metadata. */
+export function challenge(
+  core: Core,
+  resource: Resource,
+  status: 400 | 401 | 403,
+  error?: { code: string; description: string },
+  scope?: readonly string[],
+): Response {
+  const params = [`resource_metadata=${quote(resourceMetadataUrl(core, resource.path))}`];
+  if (error) params.push(`error=${quote(error.code)}`, `error_description=${quote(error.description)}`);
+  const scopes = scope ?? resource.scopes;
+  if (scopes.length) params.push(`scope=${quote(scopes.join(' '))}`);
+  const body = error
+    ? { error: error.code, error_description: error.description }
+    : { error: 'invalid_token', error_description: 'Authentication required' };
+  return jsonResponse(body, status, { 'WWW-Authenticate': `Bearer ${params.join(', ')}` });
+}
+
+/**
+ * Verifies the bearer token of a request for a protected resource (RFC 6750): header only, not
+ * expired, not revoked, issued for this resource (RFC 8707 audience), with the required scopes.
+ */
+export async function authenticate(
+  core: Core,
+  request: Request,
+  options: AuthenticateOptions = {},
+): Promise<AuthenticateResult> {
+  const resource = resourceFor(core, request, options.resource);
+  const fail = (status: 400 | 401 | 403, code?: string, description?: string, scope?: readonly string[]) => ({
+    ok: false as const,
+    response: challenge(
+      core,
+      resource,
+      status,
+      code ? { code, description: description ?? code } : undefined,
+      scope,
+    ),
+  });
+  // OAuth 2.1 §5.1.1: tokens in the query string are refused.
+  if (new URL(request.url).searchParams.has('access_token')) {
+    return fail(
+      400,
+      'invalid_request',
+      'Access tokens in the query string are not accepted; use the Authorization header',
+    );
+  }
+  const header = request.headers.get('authorization');
+  if (header === null || header.trim() === '') return fail(401);
+  const match = BEARER.exec(header);
+  if (!match?.[1]) return fail(400, 'invalid_request', 'The Authorization header must be "Bearer <token>"');
+  const token = match[1];
+  try {
+    const record = await core.records.get('access', await core.hash(token), tokenRecord);
+    const now = core.now();
+    if (!record || record.expiresAt <= now)
+      return fail(401, 'invalid_token', 'The access token is invalid or expired');
+    if (withoutTrailingSlash(record.resource) !== withoutTrailingSlash(resource.resource)) {
+      return fail(401, 'invalid_token', 'The access token was not issued for this resource');
+    }
+    const grant = await core.records.get('grant', record.grantId, grantRecord);
+    if (!grant) return fail(401, 'invalid_token', 'The access token was revoked');
+    const required = options.requiredScopes ?? [];
+    const missing = required.filter((s) => !record.scopes.includes(s));
+    if (missing.length > 0) {
+      // RFC 6750 §3.1: insufficient_scope names the scope needed.
+      return fail(
+        403,
+        'insufficient_scope',
+        `This request requires the scope: ${required.join(' ')}`,
+        required,
+      );
+    }
+    const secrets = await openGrant(core, grant);
+    if (!secrets) return fail(401, 'invalid_token', 'The access token can no longer be verified');
+    const info: TokenInfo = {
+      token,
+      clientId: record.clientId,
+      userId: grant.userId,
+      ...(secrets.email !== undefined ? { email: secrets.email } : {}),
+      ...(secrets.name !== undefined ? { name: secrets.name } : {}),
+      scopes: record.scopes,
+      resource: record.resource,
+      props: secrets.props as Props,
+      expiresAt: Math.floor(record.expiresAt / 1000),
+      ...(secrets.upstreamToken ? { upstreamToken: secrets.upstreamToken as unknown as UpstreamToken } : {}),
+    };
+    return { ok: true, info };
+  } catch (error) {
+    if (error instanceof StorageUnavailableError) {
+      core.config.onEvent({
+        type: 'storage_error',
+        operation: error.operation,
+        message: 'storage unavailable',
+      });
+      return {
+        ok: false,
+        response: jsonResponse(
+          { error: 'temporarily_unavailable', error_description: 'Token storage is unavailable; try again' },
+          503,
+          { 'Retry-After': '5' },
+        ),
+      };
+    }
+    throw error;
+  }
+}

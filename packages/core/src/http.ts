@@ -1,0 +1,107 @@
+import { OAuthError } from './errors.js';
+
+/** Largest request body the endpoints read (registration metadata, token and form posts). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Reads a body up to `limit` bytes, refusing larger ones with 413 before buffering them. */
+export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > limit) throw tooLarge(limit);
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(all);
+  } catch {
+    throw new OAuthError('invalid_request', 'The request body is not valid UTF-8');
+  }
+}
+
+const tooLarge = (limit: number) =>
+  new OAuthError('invalid_request', `The request body exceeds ${limit} bytes`, 413);
+
+const mediaType = (request: Request) =>
+  (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+
+/**
+ * Parses an `application/x-www-form-urlencoded` body (RFC 6749 §3.2). Parameters sent more than once
+ * are refused (RFC 6749 §3.1), as are bodies of other media types.
+ */
+export async function readForm(request: Request): Promise<Map<string, string>> {
+  if (mediaType(request) !== 'application/x-www-form-urlencoded') {
+    throw new OAuthError('invalid_request', 'The body must be application/x-www-form-urlencoded');
+  }
+  return uniqueParams(new URLSearchParams(await readBody(request)));
+}
+
+/** Parameters as a map, refusing repeated ones (RFC 6749 §3.1: "MUST NOT be included more than once"). */
+export function uniqueParams(params: URLSearchParams): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const [name, value] of params) {
+    if (map.has(name)) throw new OAuthError('invalid_request', `The parameter "${name}" is repeated`);
+    map.set(name, value);
+  }
+  return map;
+}
+
+/** Parses a JSON object body (RFC 7591 §3.1). */
+export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+  if (mediaType(request) !== 'application/json') {
+    throw new OAuthError('invalid_client_metadata', 'The body must be application/json');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(await readBody(request));
+  } catch (error) {
+    if (error instanceof OAuthError) throw error;
+    throw new OAuthError('invalid_client_metadata', 'The body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new OAuthError('invalid_client_metadata', 'The body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+/** CORS headers for endpoints browser-based clients call directly (metadata, register, token, revoke). */
+export const CORS_HEADERS: Readonly<Record<string, string>> = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, MCP-Protocol-Version',
+  'Access-Control-Expose-Headers': 'WWW-Authenticate',
+  'Access-Control-Max-Age': '86400',
+};
+
+/** Returns a copy of `response` with extra headers. */
+export function withHeaders(response: Response, headers: Readonly<Record<string, string>>): Response {
+  const out = new Response(response.body, response);
+  for (const [name, value] of Object.entries(headers)) {
+    if (!out.headers.has(name)) out.headers.set(name, value);
+  }
+  return out;
+}
+
+/** Reads a cookie value from a request. */
+export function readCookie(request: Request, name: string): string | undefined {
+  for (const part of (request.headers.get('cookie') ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { StorageUnavailableError } from './errors.js';
+import type { ConsumeResult, RecordKind, Storage } from './storage/types.js';
+
+/** A registered client (RFC 7591 §2). Secrets and registration tokens are stored as SHA-256 hashes. */
+export const clientRecord = z.object({
+  clientId: z.string(),
+  secretHash: z.string().optional(),
+  registrationTokenHash: z.string().optional(),
+  authMethod: z.enum(['none', 'client_secret_basic', 'client_secret_post']),
+  redirectUris: z.array(z.string()),
+  grantTypes: z.array(z.string()),
+  responseTypes: z.array(z.string()),
+  clientName: z.string().optional(),
+  clientUri: z.string().optional(),
+  logoUri: z.string().optional(),
+  scope: z.string().optional(),
+  contacts: z.array(z.string()).optional(),
+  tosUri: z.string().optional(),
+  policyUri: z.string().optional(),
+  softwareId: z.string().optional(),
+  softwareVersion: z.string().optional(),
+  issuedAt: z.number(),
+});
+export type ClientRecord = z.infer<typeof clientRecord>;
+
+/** One authorization: user × client × scopes × resource. Tokens point at it; deleting it revokes them all. */
+export const grantRecord = z.object({
+  id: z.string(),
+  clientId: z.string(),
+  userId: z.string(),
+  scopes: z.array(z.string()),
+  resource: z.string(),
+  /** Sealed {@link GrantSecrets}. */
+  sealed: z.string(),
+  createdAt: z.number(),
+});
+export type GrantRecord = z.infer<typeof grantRecord>;
+
+/** What a grant keeps encrypted: the identity details and the app's props. */
+export interface GrantSecrets {
+  email?: string;
+  name?: string;
+  props: Record<string, unknown>;
+  upstreamToken?: Record<string, unknown>;
+}
+
+/** An authorization code (RFC 6749 §4.1.2) bound to client, redirect URI, PKCE challenge and grant. */
+export const codeRecord = z.object({
+  grantId: z.string(),
+  clientId: z.string(),
+  redirectUri: z.string(),
+  codeChallenge: z.string(),
+  expiresAt: z.number(),
+});
+export type CodeRecord = z.infer<typeof codeRecord>;
+
+/** An access or refresh token record (the key is the token's hash). */
+export const tokenRecord = z.object({
+  grantId: z.string(),
+  clientId: z.string(),
+  scopes: z.array(z.string()),
+  resource: z.string(),
+  expiresAt: z.number(),
+});
+export type TokenRecord = z.infer<typeof tokenRecord>;
+
+/** Remembered consent of one user for one client. */
+export const consentRecord = z.object({
+  scopes: z.array(z.string()),
+  resources: z.array(z.string()),
+  at: z.number(),
+});
+export type ConsentRecord = z.infer<typeof consentRecord>;
+
+/** A validated authorization request waiting for login/consent. */
+export const pendingRecord = z.object({
+  clientId: z.string(),
+  redirectUri: z.string(),
+  state: z.string().optional(),
+  codeChallenge: z.string(),
+  scopes: z.array(z.string()),
+  resource: z.string(),
+  /** Hash of the browser-binding cookie value. */
+  browserHash: z.string(),
+  expiresAt: z.number(),
+  /** Sealed upstream state (PKCE verifier, nonce…). */
+  upstreamState: z.string().optional(),
+  /** Sealed identity waiting for the consent page. */
+  identity: z.string().optional(),
+});
+export type PendingRecord = z.infer<typeof pendingRecord>;
+
+/**
+ * Typed access to the storage: JSON in, schema-checked records out. Every storage failure becomes a
+ * {@link StorageUnavailableError} (503 `temporarily_unavailable`), never a 500.
+ */
+export class Records {
+  constructor(readonly storage: Storage) {}
+
+  async #call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw new StorageUnavailableError(operation, error);
+    }
+  }
+
+  async get<T>(kind: RecordKind, key: string, schema: z.ZodType<T>): Promise<T | null> {
+    const stored = await this.#call(`get ${kind}`, () => this.storage.get(kind, key));
+    return stored ? parse(schema, stored.value) : null;
+  }
+
+  put(kind: RecordKind, key: string, value: unknown, expiresAt: number | null): Promise<void> {
+    return this.#call(`put ${kind}`, () => this.storage.put(kind, key, JSON.stringify(value), expiresAt));
+  }
+
+  delete(kind: RecordKind, key: string): Promise<void> {
+    return this.#call(`delete ${kind}`, () => this.storage.delete(kind, key));
+  }
+
+  async consume<T>(
+    kind: RecordKind,
+    key: string,
+    now: number,
+    schema: z.ZodType<T>,
+  ): Promise<{ status: 'consumed' | 'already_consumed'; record: T } | null> {
+    const result: ConsumeResult = await this.#call(`consume ${kind}`, () =>
+      this.storage.consume(kind, key, now),
+    );
+    if (result.status === 'missing') return null;
+    const record = parse(schema, result.value);
+    return record === null ? null : { status: result.status, record };
+  }
+
+  increment(kind: RecordKind, key: string, expiresAt: number): Promise<number> {
+    return this.#call(`increment ${kind}`, () => this.storage.increment(kind, key, expiresAt));
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, value: string): T | null {
+  try {
+    const result = schema.safeParse(JSON.parse(value));
+    return result.success ? result.data : null;
+  } catch {
+    return null;
+  }
+}
