@@ -1,0 +1,37 @@
+/**
+ * Key-value storage for Portcullis: Redis, in-memory, Cloudflare KV, and a Durable Object
+ * ({@link PortcullisCoordinator}) that makes single-use records atomic on Cloudflare.
+ *
+ * @example
+ * ```ts
+ * // Cloudflare Workers: KV for long-lived records, the Durable Object for codes and refresh tokens.
+ * import { cloudflareStorage, PortcullisCoordinator } from '@portcullis/storage-kv';
+ * export { PortcullisCoordinator };
+ * const storage = cloudflareStorage({ kv: env.OAUTH_KV, coordinator: env.PORTCULLIS });
+ * ```
+ * @module
+ */
+export type { KVBackend, KVEntry } from './backend.js';
+export { KVStorage } from './kv-storage.js';
+export type { KVStorageOptions } from './kv-storage.js';
+export { memoryKV, memoryKVStorage } from './memory.js';
+export type { MemoryKVStorageOptions } from './memory.js';
+export { redisKV, redisStorage } from './redis.js';
+export type { RedisKVOptions, RedisStorageOptions } from './redis.js';
+export { cloudflareKV } from './cloudflare-kv.js';
+export type { CloudflareKVOptions } from './cloudflare-kv.js';
+export { durableObjectKV } from './durable-object.js';
+export type { DurableObjectKVOptions } from './durable-object.js';
+export { PortcullisCoordinator, parseCoordinatorCall } from './coordinator.js';
+export type { CoordinatorCall } from './coordinator.js';
+export { RoutedStorage, SINGLE_USE_KINDS } from './routed.js';
+export type { RoutedStorageOptions } from './routed.js';
+export { cloudflareStorage, cloudflareKVStorage } from './cloudflare.js';
+export type { CloudflareKVStorageOptions, CloudflareStorageOptions } from './cloudflare.js';
+export type {
+  DurableObjectNamespaceLike,
+  DurableObjectStateLike,
+  DurableObjectStorageLike,
+  DurableObjectStubLike,
+  KVNamespaceLike,
+} from './cloudflare-types.js';

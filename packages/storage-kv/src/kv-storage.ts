@@ -1,0 +1,136 @@
+import type {
+  ClockOption,
+  ConsumeResult,
+  RecordKind,
+  Storage,
+  StorageCapabilities,
+  StoredRecord,
+} from '@portcullis/core';
+import { isExpired, type KVBackend, type KVEntry } from './backend.js';
+
+/** Options of {@link KVStorage}. */
+export interface KVStorageOptions extends ClockOption {
+  /** Where the records live. */
+  readonly backend: KVBackend;
+  /**
+   * Prefix of every key, so several servers (or test runs) can share one namespace or database.
+   * Keys are `<prefix><kind>:<key>`. Default `portcullis:`.
+   */
+  readonly prefix?: string;
+}
+
+/** Per-key queues for backends without an atomic primitive; shared by every instance in this isolate. */
+const queues = new Map<string, Promise<void>>();
+
+function serialize<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const previous = queues.get(key) ?? Promise.resolve();
+  const run = previous.then(task);
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return run;
+}
+
+/**
+ * A {@link Storage} over any {@link KVBackend}: Redis, in-memory, Cloudflare KV or a Durable Object.
+ *
+ * Expiry is decided on the storage's clock, so expired records are never returned even when the
+ * backend keeps them a little longer. When the backend has no atomic primitive, `consume` and
+ * `increment` are serialized within this isolate only and `capabilities.atomic` is `false`.
+ *
+ * @example
+ * ```ts
+ * import { KVStorage, memoryKV } from '@portcullis/storage-kv';
+ * const storage = new KVStorage({ backend: memoryKV(), prefix: 'app:' });
+ * ```
+ */
+export class KVStorage implements Storage {
+  readonly capabilities: StorageCapabilities;
+  /** Present when the backend can sweep expired entries. */
+  readonly deleteExpired?: (now: number) => Promise<number>;
+  readonly #backend: KVBackend;
+  readonly #prefix: string;
+  readonly #now: () => number;
+
+  constructor(options: KVStorageOptions) {
+    this.#backend = options.backend;
+    this.#prefix = options.prefix ?? 'portcullis:';
+    this.#now = options.now ?? Date.now;
+    const backend = options.backend;
+    this.capabilities = {
+      atomic: backend.atomic && backend.consume !== undefined && backend.increment !== undefined,
+    };
+    const sweep = backend.sweep?.bind(backend);
+    if (sweep) this.deleteExpired = (now: number) => sweep(this.#prefix, now);
+  }
+
+  #key(kind: RecordKind, key: string): string {
+    return `${this.#prefix}${kind}:${key}`;
+  }
+
+  /** Runs `task` alone for `key` when the backend is not atomic; directly otherwise. */
+  #exclusive<T>(key: string, task: () => Promise<T>): Promise<T> {
+    return this.capabilities.atomic ? task() : serialize(key, task);
+  }
+
+  async get(kind: RecordKind, key: string): Promise<StoredRecord | null> {
+    const entry = await this.#backend.get(this.#key(kind, key));
+    if (!entry || isExpired(entry, this.#now())) return null;
+    return { value: entry.value, expiresAt: entry.expiresAt, consumedAt: entry.consumedAt };
+  }
+
+  async put(kind: RecordKind, key: string, value: string, expiresAt: number | null): Promise<void> {
+    const full = this.#key(kind, key);
+    const entry: KVEntry = { value, expiresAt, consumedAt: null };
+    await this.#exclusive(full, () => this.#backend.set(full, entry, this.#ttl(expiresAt)));
+  }
+
+  async delete(kind: RecordKind, key: string): Promise<void> {
+    const full = this.#key(kind, key);
+    await this.#exclusive(full, () => this.#backend.delete(full));
+  }
+
+  async consume(kind: RecordKind, key: string, now: number): Promise<ConsumeResult> {
+    const full = this.#key(kind, key);
+    const backend = this.#backend;
+    if (this.capabilities.atomic && backend.consume) return backend.consume(full, this.#now(), now);
+    return serialize(full, async () => {
+      const entry = await backend.get(full);
+      if (!entry || isExpired(entry, this.#now())) return { status: 'missing' };
+      if (entry.consumedAt !== null) {
+        return { status: 'already_consumed', value: entry.value, consumedAt: entry.consumedAt };
+      }
+      await backend.set(full, { ...entry, consumedAt: now }, this.#ttl(entry.expiresAt));
+      return { status: 'consumed', value: entry.value };
+    });
+  }
+
+  async increment(kind: RecordKind, key: string, expiresAt: number): Promise<number> {
+    const full = this.#key(kind, key);
+    const backend = this.#backend;
+    if (this.capabilities.atomic && backend.increment) return backend.increment(full, this.#now(), expiresAt);
+    return serialize(full, async () => {
+      const entry = await backend.get(full);
+      if (!entry || isExpired(entry, this.#now())) {
+        await backend.set(full, { value: '1', expiresAt, consumedAt: null }, this.#ttl(expiresAt));
+        return 1;
+      }
+      const next = Number.parseInt(entry.value, 10) + 1;
+      await backend.set(full, { ...entry, value: String(next) }, this.#ttl(entry.expiresAt));
+      return next;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#backend.close?.();
+  }
+
+  #ttl(expiresAt: number | null): number | null {
+    return expiresAt === null ? null : expiresAt - this.#now();
+  }
+}

@@ -1,0 +1,76 @@
+import type { ConsumeResult, RecordKind, Storage, StorageCapabilities, StoredRecord } from '@portcullis/core';
+
+/**
+ * The record kinds that must be consumed or counted atomically, or read right after they are written
+ * from wherever the user's browser lands: authorization codes, refresh tokens, attempt counters and
+ * pending authorizations.
+ */
+export const SINGLE_USE_KINDS: readonly RecordKind[] = ['code', 'refresh', 'counter', 'pending'];
+
+/** Options of {@link RoutedStorage}. */
+export interface RoutedStorageOptions {
+  /** Where every kind not listed in `routes` goes. */
+  readonly fallback: Storage;
+  /** Per-kind storages. */
+  readonly routes: Partial<Record<RecordKind, Storage>>;
+  /** Storages whose `deleteExpired` housekeeping runs; default every storage that has it. */
+  readonly sweep?: readonly Storage[];
+}
+
+/**
+ * A {@link Storage} that sends each record kind to the storage that suits it — for example long-lived
+ * clients and tokens to Cloudflare KV and single-use records to a Durable Object.
+ *
+ * It is atomic when every storage that holds a {@link SINGLE_USE_KINDS} kind is atomic.
+ *
+ * @example
+ * ```ts
+ * const storage = new RoutedStorage({ fallback: kvStorage, routes: { code: doStorage, refresh: doStorage } });
+ * ```
+ */
+export class RoutedStorage implements Storage {
+  readonly capabilities: StorageCapabilities;
+  readonly deleteExpired?: (now: number) => Promise<number>;
+  readonly #fallback: Storage;
+  readonly #routes: Partial<Record<RecordKind, Storage>>;
+  readonly #all: Storage[];
+
+  constructor(options: RoutedStorageOptions) {
+    this.#fallback = options.fallback;
+    this.#routes = { ...options.routes };
+    this.#all = [...new Set([options.fallback, ...Object.values(options.routes)])];
+    this.capabilities = {
+      atomic: SINGLE_USE_KINDS.every((kind) => this.#for(kind).capabilities.atomic),
+    };
+    const sweepers = (options.sweep ?? this.#all).filter((s) => s.deleteExpired);
+    if (sweepers.length > 0) {
+      this.deleteExpired = async (now) => {
+        const counts = await Promise.all(sweepers.map((s) => s.deleteExpired?.(now) ?? 0));
+        return counts.reduce((a, b) => a + b, 0);
+      };
+    }
+  }
+
+  #for(kind: RecordKind): Storage {
+    return this.#routes[kind] ?? this.#fallback;
+  }
+
+  get(kind: RecordKind, key: string): Promise<StoredRecord | null> {
+    return this.#for(kind).get(kind, key);
+  }
+  put(kind: RecordKind, key: string, value: string, expiresAt: number | null): Promise<void> {
+    return this.#for(kind).put(kind, key, value, expiresAt);
+  }
+  delete(kind: RecordKind, key: string): Promise<void> {
+    return this.#for(kind).delete(kind, key);
+  }
+  consume(kind: RecordKind, key: string, now: number): Promise<ConsumeResult> {
+    return this.#for(kind).consume(kind, key, now);
+  }
+  increment(kind: RecordKind, key: string, expiresAt: number): Promise<number> {
+    return this.#for(kind).increment(kind, key, expiresAt);
+  }
+  async close(): Promise<void> {
+    await Promise.all(this.#all.map((s) => s.close?.()));
+  }
+}
