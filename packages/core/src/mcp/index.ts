@@ -1,0 +1,20 @@
+/**
+ * MCP integration: serve an MCP SDK server behind bearer auth, or proxy to an upstream MCP server.
+ *
+ * `protectMcpServer` needs the optional peer `@modelcontextprotocol/sdk`; the proxy does not.
+ * @module
+ */
+export { protectMcpServer } from './protect.js';
+export type { McpSessionOptions, ProtectMcpServerOptions } from './protect.js';
+export { mcpProxy } from './proxy.js';
+export type { McpProxyOptions } from './proxy.js';
+export { customCredentials, identityHeaders, staticToken, upstreamIdpToken } from './credentials.js';
+export type {
+  CredentialFunction,
+  CredentialRefusal,
+  IdentityHeaderOptions,
+  UpstreamCredentials,
+} from './credentials.js';
+export { toAuthInfo } from './auth-info.js';
+export type { McpAuthInfo, PortcullisAuthExtra } from './auth-info.js';
+export type { ScopeRequirements } from './jsonrpc.js';

@@ -1,0 +1,125 @@
+/**
+ * Legacy HTTP+SSE transport (MCP 2024-11-05) support for the proxy: the upstream's `endpoint` event
+ * names where to POST messages; the proxy rewrites it to a signed URL on its own route, bound to the
+ * caller, and maps signed POSTs back to the upstream endpoint.
+ */
+
+const encoder = new TextEncoder();
+const ENDPOINT_PARAM = 'portcullis_endpoint';
+const SIGNATURE_PARAM = 'portcullis_sig';
+
+function base64url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function fromBase64url(value: string): Uint8Array<ArrayBuffer> | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(value)) return null;
+  const binary = atob(value.replace(/-/g, '+').replace(/_/g, '/'));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+/** Signs and verifies legacy message endpoints with HMAC-SHA-256. */
+export class EndpointSigner {
+  readonly #key: Promise<CryptoKey>;
+
+  /** `secret`: share one across instances; omitted, a random per-process key is used. */
+  constructor(secret?: string) {
+    this.#key = secret
+      ? crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+          'sign',
+          'verify',
+        ])
+      : crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  }
+
+  async #mac(owner: string, target: string): Promise<Uint8Array> {
+    const data = encoder.encode(JSON.stringify([owner, target]));
+    return new Uint8Array(await crypto.subtle.sign('HMAC', await this.#key, data));
+  }
+
+  /** The query (without `?`) naming `target` (upstream path + query) for `owner`. */
+  async sign(owner: string, target: string): Promise<string> {
+    const mac = await this.#mac(owner, target);
+    const params = new URLSearchParams({
+      [ENDPOINT_PARAM]: base64url(encoder.encode(target)),
+      [SIGNATURE_PARAM]: base64url(mac),
+    });
+    return params.toString();
+  }
+
+  /**
+   * The upstream path + query a signed URL names, `null` when the URL carries no signed endpoint, or
+   * `false` when the signature does not verify for `owner`.
+   */
+  async verify(url: URL, owner: string): Promise<string | null | false> {
+    const encoded = url.searchParams.get(ENDPOINT_PARAM);
+    const signature = url.searchParams.get(SIGNATURE_PARAM);
+    if (encoded === null && signature === null) return null;
+    if (encoded === null || signature === null) return false;
+    const targetBytes = fromBase64url(encoded);
+    const mac = fromBase64url(signature);
+    if (!targetBytes || !mac) return false;
+    const target = new TextDecoder().decode(targetBytes);
+    const data = encoder.encode(JSON.stringify([owner, target]));
+    // crypto.subtle.verify compares the MAC in constant time.
+    const ok = await crypto.subtle.verify('HMAC', await this.#key, mac, data);
+    return ok ? target : false;
+  }
+}
+
+/**
+ * Transforms an SSE byte stream, passing every event through unchanged except `endpoint` events, whose
+ * data is replaced by `rewrite(data)`. Events are forwarded as soon as they are complete.
+ */
+export function rewriteEndpointEvents(
+  source: ReadableStream<Uint8Array>,
+  rewrite: (data: string) => Promise<string | null>,
+): ReadableStream<Uint8Array> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const reader = source.getReader();
+
+  async function transformEvent(event: string): Promise<string | null> {
+    const lines = event.split(/\r\n|\r|\n/);
+    if (!lines.some((line) => /^event:\s?endpoint$/.test(line))) return event;
+    const data = lines
+      .filter((line) => line.startsWith('data:'))
+      .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
+      .join('\n');
+    const rewritten = await rewrite(data);
+    if (rewritten === null) return null;
+    return [...lines.filter((line) => !line.startsWith('data:')), `data: ${rewritten}`].join('\n');
+  }
+
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        const boundary = /\r\n\r\n|\n\n|\r\r/.exec(buffer);
+        if (boundary) {
+          const event = buffer.slice(0, boundary.index);
+          buffer = buffer.slice(boundary.index + boundary[0].length);
+          const out = await transformEvent(event);
+          if (out === null) {
+            controller.error(new Error('upstream endpoint event is not on the upstream origin'));
+            await reader.cancel();
+            return;
+          }
+          controller.enqueue(encoder.encode(`${out}\n\n`));
+          return;
+        }
+        const { done, value } = await reader.read();
+        if (done) {
+          if (buffer.length > 0) controller.enqueue(encoder.encode(buffer));
+          controller.close();
+          return;
+        }
+        buffer += decoder.decode(value, { stream: true });
+      }
+    },
+    async cancel(reason) {
+      await reader.cancel(reason);
+    },
+  });
+}

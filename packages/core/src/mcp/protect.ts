@@ -1,0 +1,215 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { Authenticator, TokenInfo } from '../types.js';
+import { toAuthInfo } from './auth-info.js';
+import { type ScopeRequirements, jsonRpcError, readJsonRpcBody, requiredScopesFor } from './jsonrpc.js';
+import { insufficientScope } from './step-up.js';
+
+/** Session handling of {@link protectMcpServer}. */
+export interface McpSessionOptions {
+  /** Sessions idle longer than this are closed, in ms; default 30 minutes. */
+  readonly idleTimeoutMs?: number;
+  /** At most this many live sessions; the least recently used is closed first. Default 1000. */
+  readonly maxSessions?: number;
+}
+
+/** Options of {@link protectMcpServer}. */
+export interface ProtectMcpServerOptions {
+  /** Verifies bearer tokens: the authorization server, or a resource server. */
+  readonly authenticator: Authenticator;
+  /**
+   * Builds the SDK server for a caller: once per request (stateless) or once per session. It receives
+   * the caller's token info; tools read it again per call from `extra.authInfo`.
+   */
+  readonly server: (info: TokenInfo) => McpServer | Server | Promise<McpServer | Server>;
+  /**
+   * `false` (default): stateless, one server per POST, no `Mcp-Session-Id`. `true` or options: the
+   * SDK's session mode, sessions kept in memory and bound to the user and client that opened them.
+   */
+  readonly sessions?: boolean | McpSessionOptions;
+  /** Scopes needed by the route, JSON-RPC methods, or tools (403 `insufficient_scope` when missing). */
+  readonly scopes?: ScopeRequirements;
+  /** The resource identifier of this endpoint, when the authenticator cannot infer it from the path. */
+  readonly resource?: string;
+  /** Answer POSTs with JSON instead of an SSE stream. Default `false`. */
+  readonly enableJsonResponse?: boolean;
+  /** Largest accepted POST body in bytes; default 4 MiB. */
+  readonly maxBodyBytes?: number;
+  /** Clock in epoch ms, for session expiry; default `Date.now`. */
+  readonly now?: () => number;
+}
+
+interface Session {
+  readonly transport: WebStandardStreamableHTTPServerTransport;
+  readonly server: McpServer | Server;
+  readonly owner: string;
+  lastSeen: number;
+}
+
+/** Closes `server` once `response`'s body has been fully sent or cancelled. */
+function closeAfter(response: Response, close: () => void): Response {
+  if (!response.body) {
+    close();
+    return response;
+  }
+  const reader = response.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        controller.error(error);
+        close();
+      }
+    },
+    async cancel(reason) {
+      await reader.cancel(reason);
+      close();
+    },
+  });
+  return new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
+
+const ownerOf = (info: TokenInfo): string => JSON.stringify([info.userId, info.clientId]);
+
+/**
+ * Serves an MCP SDK server over Streamable HTTP behind bearer authentication, with the Web-standard
+ * transport of the SDK (Node, Workers, Deno, Bun). Unauthenticated requests get the authenticator's
+ * 401; tools receive the caller in `extra.authInfo` (`token`, `clientId`, `scopes`, `expiresAt`,
+ * `extra: { userId, email, name, props, resource }`).
+ *
+ * @example
+ * ```ts
+ * const handler = protectMcpServer({
+ *   authenticator: as,
+ *   server: () => {
+ *     const server = new McpServer({ name: 'demo', version: '1.0.0' });
+ *     server.registerTool('whoami', {}, async (_args, extra) => ({
+ *       content: [{ type: 'text', text: String(extra.authInfo?.extra?.email) }],
+ *     }));
+ *     return server;
+ *   },
+ * });
+ * // in fetch(request): if (new URL(request.url).pathname === '/mcp') return handler(request);
+ * ```
+ */
+export function protectMcpServer(options: ProtectMcpServerOptions): (request: Request) => Promise<Response> {
+  const sessionOptions: McpSessionOptions | null =
+    options.sessions === true ? {} : options.sessions ? options.sessions : null;
+  const idleTimeoutMs = sessionOptions?.idleTimeoutMs ?? 30 * 60_000;
+  const maxSessions = sessionOptions?.maxSessions ?? 1000;
+  const now = options.now ?? Date.now;
+  const sessions = new Map<string, Session>();
+
+  function dropSession(id: string): void {
+    const session = sessions.get(id);
+    if (!session) return;
+    sessions.delete(id);
+    void session.transport.close().catch(() => undefined);
+    void session.server.close().catch(() => undefined);
+  }
+
+  function sweep(): void {
+    const limit = now() - idleTimeoutMs;
+    for (const [id, session] of sessions) if (session.lastSeen < limit) dropSession(id);
+    while (sessions.size >= maxSessions) {
+      const oldest = [...sessions.entries()].sort((a, b) => a[1].lastSeen - b[1].lastSeen)[0];
+      if (!oldest) break;
+      dropSession(oldest[0]);
+    }
+  }
+
+  async function stateless(request: Request, info: TokenInfo, parsedBody: unknown): Promise<Response> {
+    if (request.method !== 'POST') {
+      // Streamable HTTP: a server without sessions may refuse GET streams and DELETE with 405.
+      return new Response(null, { status: 405, headers: { allow: 'POST' } });
+    }
+    const server = await options.server(info);
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: options.enableJsonResponse ?? false,
+    });
+    await server.connect(transport);
+    const response = await transport.handleRequest(request, { authInfo: toAuthInfo(info), parsedBody });
+    return closeAfter(response, () => {
+      void transport.close().catch(() => undefined);
+      void server.close().catch(() => undefined);
+    });
+  }
+
+  async function withSessions(request: Request, info: TokenInfo, parsedBody: unknown): Promise<Response> {
+    sweep();
+    const owner = ownerOf(info);
+    const sessionId = request.headers.get('mcp-session-id');
+    if (sessionId !== null) {
+      const session = sessions.get(sessionId);
+      // A session belongs to the user and client that opened it; anyone else sees it as unknown.
+      if (!session || session.owner !== owner) return jsonRpcError(404, -32001, 'Session not found.');
+      session.lastSeen = now();
+      return session.transport.handleRequest(request, { authInfo: toAuthInfo(info), parsedBody });
+    }
+    if (request.method !== 'POST')
+      return jsonRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required.');
+    const server = await options.server(info);
+    let created: Session | undefined;
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => crypto.randomUUID(),
+      enableJsonResponse: options.enableJsonResponse ?? false,
+      onsessioninitialized: (id) => {
+        created = { transport, server, owner, lastSeen: now() };
+        sessions.set(id, created);
+      },
+      onsessionclosed: (id) => {
+        sessions.delete(id);
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) sessions.delete(transport.sessionId);
+    };
+    await server.connect(transport);
+    const response = await transport.handleRequest(request, { authInfo: toAuthInfo(info), parsedBody });
+    if (!created) {
+      void transport.close().catch(() => undefined);
+      void server.close().catch(() => undefined);
+    }
+    return response;
+  }
+
+  return async (request: Request): Promise<Response> => {
+    const metadata = await options.authenticator.protectedResourceMetadata(request);
+    if (metadata) return metadata;
+    const resourceOption = options.resource ? { resource: options.resource } : {};
+    const result = await options.authenticator.authenticate(request, {
+      ...resourceOption,
+      ...(options.scopes?.route ? { requiredScopes: options.scopes.route } : {}),
+    });
+    if (!result.ok) return result.response;
+    let parsedBody: unknown;
+    if (request.method === 'POST') {
+      const body = await readJsonRpcBody(request, options.maxBodyBytes);
+      if (!body.ok) return jsonRpcError(body.status, body.code, body.message);
+      parsedBody = body.json;
+      const needed = requiredScopesFor(body.json, options.scopes ?? {});
+      const refused = await insufficientScope(
+        options.authenticator,
+        request,
+        result.info,
+        needed,
+        options.resource,
+      );
+      if (refused) return refused;
+    }
+    return sessionOptions
+      ? withSessions(request, result.info, parsedBody)
+      : stateless(request, result.info, parsedBody);
+  };
+}

@@ -1,0 +1,221 @@
+import { bearerErrorResponse } from '../resource-server/challenge.js';
+import type { Authenticator, TokenInfo } from '../types.js';
+import { type CredentialFunction, type UpstreamCredentials, customCredentials } from './credentials.js';
+import { EndpointSigner, rewriteEndpointEvents } from './legacy-sse.js';
+import {
+  type ScopeRequirements,
+  jsonRpcError,
+  jsonRpcId,
+  readJsonRpcBody,
+  requiredScopesFor,
+} from './jsonrpc.js';
+import { insufficientScope } from './step-up.js';
+
+/** Options of {@link mcpProxy}. */
+export interface McpProxyOptions {
+  /** The upstream MCP endpoint: a Streamable HTTP URL, or a legacy SSE URL (e.g. `https://h/sse`). */
+  readonly upstream: string | URL;
+  /** Verifies the caller's bearer token: the authorization server or a resource server. */
+  readonly authenticator: Authenticator;
+  /** How the proxy authenticates upstream: {@link staticToken}, {@link identityHeaders}, {@link upstreamIdpToken} or a function. */
+  readonly credentials: UpstreamCredentials | CredentialFunction;
+  /** Scopes needed by the route, by JSON-RPC method, or by tool (step-up: 403 `insufficient_scope`). */
+  readonly scopes?: ScopeRequirements;
+  /** The resource identifier of this route, when the authenticator cannot infer it from the path. */
+  readonly resource?: string;
+  /** Time allowed for the upstream to answer with headers, in ms; default 30 000. Streams are not cut. */
+  readonly timeoutMs?: number;
+  /** Largest accepted POST body in bytes; default 4 MiB. */
+  readonly maxBodyBytes?: number;
+  /** More client headers to strip before forwarding (identity headers are always stripped). */
+  readonly stripHeaders?: readonly string[];
+  /**
+   * Key signing the rewritten legacy-SSE message URLs. Set it when several proxy instances serve the
+   * same route; by default each instance uses a random key.
+   */
+  readonly sseSecret?: string;
+  /** The fetch used to reach the upstream; default the global one. */
+  readonly fetch?: typeof fetch;
+}
+
+// RFC 9110 §7.6.1: hop-by-hop fields are not forwarded.
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
+
+/** Identity-bearing headers an upstream might trust: never accepted from clients. */
+const IDENTITY_HEADERS = [
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-name',
+  'x-forwarded-groups',
+  'x-forwarded-preferred-username',
+  'x-forwarded-access-token',
+  'x-auth-request-user',
+  'x-auth-request-email',
+  'x-remote-user',
+  'remote-user',
+  'cf-access-authenticated-user-email',
+  'cf-access-jwt-assertion',
+];
+
+const STRIPPED_REQUEST = ['host', 'authorization', 'cookie', 'content-length', 'accept-encoding', 'origin'];
+const STRIPPED_RESPONSE = ['set-cookie', 'www-authenticate', 'content-encoding', 'content-length'];
+
+function dropHopByHop(headers: Headers): void {
+  const listed = (headers.get('connection') ?? '').split(',').map((h) => h.trim().toLowerCase());
+  for (const name of [...HOP_BY_HOP, ...listed]) if (name) headers.delete(name);
+}
+
+const ownerOf = (info: TokenInfo): string => JSON.stringify([info.userId, info.clientId]);
+
+/**
+ * Proxies authenticated MCP traffic to an upstream MCP server: Streamable HTTP (JSON and SSE answers
+ * streamed through unbuffered, `Mcp-Session-Id` both ways, `DELETE` to end a session) and the legacy
+ * HTTP+SSE transport (its `endpoint` event rewritten to a signed URL on this route).
+ *
+ * The client's `Authorization` header is never forwarded; the upstream gets the configured credentials
+ * instead. Unreachable upstreams give 502, slow ones 504, both with a JSON-RPC error body.
+ *
+ * @example
+ * ```ts
+ * const proxy = mcpProxy({
+ *   upstream: 'https://api.githubcopilot.com/mcp',
+ *   authenticator: as,
+ *   credentials: staticToken(env.UPSTREAM_TOKEN),
+ *   scopes: { tools: { delete_repository: ['admin'] } },
+ * });
+ * // fetch(request) { return as.handles(request) ? as.fetch(request) : proxy(request); }
+ * ```
+ */
+export function mcpProxy(options: McpProxyOptions): (request: Request) => Promise<Response> {
+  const upstream = new URL(String(options.upstream));
+  const credentials =
+    typeof options.credentials === 'function' ? customCredentials(options.credentials) : options.credentials;
+  const stripped = new Set(
+    [...STRIPPED_REQUEST, ...IDENTITY_HEADERS, ...credentials.headers, ...(options.stripHeaders ?? [])].map(
+      (h) => h.toLowerCase(),
+    ),
+  );
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const doFetch = options.fetch ?? fetch;
+  const signer = new EndpointSigner(options.sseSecret);
+
+  async function refuseCredentials(request: Request, description: string): Promise<Response> {
+    // Reuse the authenticator's challenge so the client learns where to re-authorize.
+    const probe = await options.authenticator.authenticate(new Request(request.url), {
+      ...(options.resource ? { resource: options.resource } : {}),
+    });
+    const challenge = probe.ok ? null : probe.response.headers.get('www-authenticate');
+    const metadata = challenge ? /resource_metadata="([^"]*)"/.exec(challenge)?.[1] : undefined;
+    return bearerErrorResponse({
+      error: 'invalid_token',
+      description,
+      ...(metadata ? { resourceMetadata: metadata } : {}),
+    });
+  }
+
+  return async (request: Request): Promise<Response> => {
+    const metadata = await options.authenticator.protectedResourceMetadata(request);
+    if (metadata) return metadata;
+    const result = await options.authenticator.authenticate(request, {
+      ...(options.resource ? { resource: options.resource } : {}),
+      ...(options.scopes?.route ? { requiredScopes: options.scopes.route } : {}),
+    });
+    if (!result.ok) return result.response;
+    const info = result.info;
+    const incoming = new URL(request.url);
+
+    // Where the request goes: the upstream endpoint, or a legacy message endpoint named by a signed URL.
+    let target = new URL(upstream);
+    const signed = await signer.verify(incoming, ownerOf(info));
+    if (signed === false)
+      return jsonRpcError(403, -32600, 'The message endpoint URL is invalid for this caller.');
+    if (signed !== null) {
+      target = new URL(signed, upstream.origin);
+    } else {
+      for (const [key, value] of incoming.searchParams) target.searchParams.append(key, value);
+    }
+
+    let body: string | undefined;
+    let id: string | number | null = null;
+    if (request.method === 'POST') {
+      const parsed = await readJsonRpcBody(request, options.maxBodyBytes);
+      if (!parsed.ok) return jsonRpcError(parsed.status, parsed.code, parsed.message);
+      id = jsonRpcId(parsed.json);
+      const needed = requiredScopesFor(parsed.json, options.scopes ?? {});
+      const refused = await insufficientScope(options.authenticator, request, info, needed, options.resource);
+      if (refused) return refused;
+      // Forward exactly what was checked, so upstream parsers cannot read a different message.
+      body = JSON.stringify(parsed.json);
+    } else if (request.method !== 'GET' && request.method !== 'DELETE') {
+      return new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } });
+    }
+
+    const headers = new Headers(request.headers);
+    dropHopByHop(headers);
+    for (const name of stripped) headers.delete(name);
+    headers.set('accept-encoding', 'identity');
+    const applied = await credentials.apply(info, headers);
+    if (applied && 'refuse' in applied) return refuseCredentials(request, applied.refuse);
+
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), timeoutMs);
+    const signal = AbortSignal.any([timeout.signal, request.signal]);
+    let response: Response;
+    try {
+      response = await doFetch(target, {
+        method: request.method,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        signal,
+        redirect: 'manual',
+      });
+    } catch {
+      if (timeout.signal.aborted) return jsonRpcError(504, -32603, 'The upstream MCP server timed out.', id);
+      return jsonRpcError(502, -32603, 'The upstream MCP server is unreachable.', id);
+    } finally {
+      clearTimeout(timer);
+    }
+
+    if (
+      response.status === 401 ||
+      response.status === 403 ||
+      (response.status >= 300 && response.status < 400)
+    ) {
+      await response.body?.cancel();
+      // The upstream refused the proxy's own credentials: not something the client can fix by re-authorizing.
+      return jsonRpcError(502, -32603, 'The upstream MCP server refused the gateway credentials.', id);
+    }
+    const out = new Headers(response.headers);
+    dropHopByHop(out);
+    for (const name of STRIPPED_RESPONSE) out.delete(name);
+    const isStream = (out.get('content-type') ?? '').startsWith('text/event-stream');
+    if (isStream) {
+      out.set('cache-control', 'no-cache');
+      out.set('x-accel-buffering', 'no');
+    }
+    let responseBody: ReadableStream<Uint8Array> | null = response.body;
+    if (isStream && responseBody && request.method === 'GET') {
+      const owner = ownerOf(info);
+      responseBody = rewriteEndpointEvents(responseBody, async (data) => {
+        const endpoint = new URL(data.trim(), target);
+        if (endpoint.origin !== upstream.origin) return null;
+        return `${incoming.pathname}?${await signer.sign(owner, endpoint.pathname + endpoint.search)}`;
+      });
+    }
+    return new Response(responseBody, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: out,
+    });
+  };
+}

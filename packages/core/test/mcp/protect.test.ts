@@ -1,0 +1,188 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { protectMcpServer } from '../../src/mcp/index.js';
+import { createResourceServer, jwtVerifier } from '../../src/resource-server/index.js';
+import { type LocalIssuer, type LocalServer, startIssuer } from '../resource-server/helpers.js';
+import { serveFetch } from './node-bridge.js';
+
+function buildServer(): McpServer {
+  const server = new McpServer({ name: 'protected-test', version: '1.0.0' });
+  server.registerTool('whoami', { description: 'Echoes the caller' }, async (extra) => ({
+    content: [{ type: 'text', text: JSON.stringify(extra.authInfo ?? null) }],
+  }));
+  server.registerTool('admin_tool', { description: 'Needs the admin scope' }, async () => ({
+    content: [{ type: 'text', text: 'admin done' }],
+  }));
+  return server;
+}
+
+describe('protectMcpServer', () => {
+  let issuer: LocalIssuer;
+  let stateless: LocalServer;
+  let sessions: LocalServer;
+  let factoryCalls = 0;
+
+  const tokenFor = (server: LocalServer, sub: string, scope = 'mcp') =>
+    issuer.sign({
+      iss: issuer.url,
+      sub,
+      client_id: `client-${sub}`,
+      aud: `${server.url}/mcp`,
+      scope,
+      email: `${sub}@example.test`,
+    });
+
+  beforeAll(async () => {
+    issuer = await startIssuer();
+    const mount = async (sessionMode: boolean): Promise<LocalServer> => {
+      let handler: ((r: Request) => Promise<Response>) | undefined;
+      const local = await serveFetch((request) => handler!(request));
+      const authenticator = createResourceServer({
+        resource: `${local.url}/mcp`,
+        authorizationServers: [issuer.url],
+        verify: jwtVerifier({ jwksUrl: issuer.jwksUrl, issuer: issuer.url }),
+        scopesSupported: ['mcp', 'admin'],
+        requiredScopes: ['mcp'],
+      });
+      handler = protectMcpServer({
+        authenticator,
+        server: () => {
+          factoryCalls++;
+          return buildServer();
+        },
+        sessions: sessionMode,
+        scopes: { tools: { admin_tool: ['admin'] } },
+      });
+      return local;
+    };
+    stateless = await mount(false);
+    sessions = await mount(true);
+  });
+  afterAll(async () => {
+    await Promise.all([issuer.close(), stateless.close(), sessions.close()]);
+  });
+
+  async function connect(server: LocalServer, token: string) {
+    const client = new Client({ name: 'test-client', version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    });
+    await client.connect(transport);
+    return { client, transport };
+  }
+
+  it('gives tools the caller authInfo through the real SDK client (stateless)', async () => {
+    const token = await tokenFor(stateless, 'alice');
+    const { client } = await connect(stateless, token);
+    const result = await client.callTool({ name: 'whoami', arguments: {} });
+    const authInfo = JSON.parse((result.content as [{ text: string }])[0].text);
+    expect(authInfo).toMatchObject({
+      token,
+      clientId: 'client-alice',
+      scopes: ['mcp'],
+      resource: `${stateless.url}/mcp`,
+      extra: { userId: 'alice', email: 'alice@example.test', props: {}, resource: `${stateless.url}/mcp` },
+    });
+    expect(authInfo.expiresAt).toBeGreaterThan(Date.now() / 1000);
+    await client.close();
+  });
+
+  it('answers unauthenticated requests with the authenticator 401 and serves metadata', async () => {
+    const response = await fetch(`${stateless.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${stateless.url}/.well-known/oauth-protected-resource/mcp"`,
+    );
+    const metadata = await fetch(`${stateless.url}/.well-known/oauth-protected-resource/mcp`);
+    expect(await metadata.json()).toMatchObject({ resource: `${stateless.url}/mcp` });
+
+    const client = new Client({ name: 'anon', version: '1.0.0' });
+    await expect(
+      client.connect(new StreamableHTTPClientTransport(new URL(`${stateless.url}/mcp`))),
+    ).rejects.toThrow();
+  });
+
+  it('refuses a tool that needs a scope the token lacks with 403 insufficient_scope', async () => {
+    const token = await tokenFor(stateless, 'bob');
+    const { client } = await connect(stateless, token);
+    await expect(client.callTool({ name: 'admin_tool', arguments: {} })).rejects.toThrow(/403|insufficient/i);
+    const response = await fetch(`${stateless.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'admin_tool', arguments: {} },
+      }),
+    });
+    expect(response.status).toBe(403);
+    const challenge = response.headers.get('www-authenticate') ?? '';
+    expect(challenge).toContain('error="insufficient_scope"');
+    expect(challenge).toContain('scope="mcp admin"');
+    expect(challenge).toContain('resource_metadata=');
+
+    const admin = await connect(stateless, await tokenFor(stateless, 'carol', 'mcp admin'));
+    const ok = await admin.client.callTool({ name: 'admin_tool', arguments: {} });
+    expect((ok.content as [{ text: string }])[0].text).toBe('admin done');
+    await Promise.all([client.close(), admin.client.close()]);
+  });
+
+  it('keeps sessions, binds them to their owner and ends them with DELETE', async () => {
+    const before = factoryCalls;
+    const alice = await tokenFor(sessions, 'alice');
+    const { client, transport } = await connect(sessions, alice);
+    const sessionId = transport.sessionId;
+    expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    await client.callTool({ name: 'whoami', arguments: {} });
+    await client.callTool({ name: 'whoami', arguments: {} });
+    expect(factoryCalls - before).toBe(1);
+
+    const mallory = await tokenFor(sessions, 'mallory');
+    const hijack = await fetch(`${sessions.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${mallory}`,
+        'mcp-session-id': sessionId ?? '',
+        'mcp-protocol-version': '2025-06-18',
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(hijack.status).toBe(404);
+
+    await transport.terminateSession();
+    const after = await fetch(`${sessions.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${alice}`,
+        'mcp-session-id': sessionId ?? '',
+        'mcp-protocol-version': '2025-06-18',
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    });
+    expect(after.status).toBe(404);
+    await client.close();
+  });
+
+  it('refuses GET streams in stateless mode with 405', async () => {
+    const token = await tokenFor(stateless, 'dave');
+    const response = await fetch(`${stateless.url}/mcp`, {
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+    });
+    expect(response.status).toBe(405);
+  });
+});
