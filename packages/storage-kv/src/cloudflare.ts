@@ -3,7 +3,7 @@ import { cloudflareKV } from './cloudflare-kv.js';
 import type { DurableObjectNamespaceLike, KVNamespaceLike } from './cloudflare-types.js';
 import { durableObjectKV } from './durable-object.js';
 import { KVStorage } from './kv-storage.js';
-import { RoutedStorage, SINGLE_USE_KINDS } from './routed.js';
+import { COORDINATOR_KINDS, RoutedStorage } from './routed.js';
 
 /** Options of {@link cloudflareStorage}. */
 export interface CloudflareStorageOptions extends ClockOption {
@@ -19,7 +19,11 @@ export interface CloudflareStorageOptions extends ClockOption {
   readonly prefix?: string;
   /** Coordinator instance name. Default `portcullis`. */
   readonly coordinatorName?: string;
-  /** Kinds kept in the coordinator when `kv` is given. Default {@link SINGLE_USE_KINDS}. */
+  /**
+   * Kinds kept in the coordinator when `kv` is given. Default {@link COORDINATOR_KINDS} (codes, refresh
+   * tokens, counters, pending authorizations and grants); leaving any single-use kind out makes the
+   * storage non-atomic.
+   */
   readonly coordinatorKinds?: readonly RecordKind[];
   /**
    * Let `deleteExpired` also list and delete expired KV keys. Default `false`: KV drops keys itself
@@ -29,10 +33,10 @@ export interface CloudflareStorageOptions extends ClockOption {
 }
 
 /**
- * The production storage for Cloudflare Workers: single-use records in the {@link PortcullisCoordinator}
- * Durable Object (atomic consume and counters), everything else in Cloudflare KV (fast, replicated
- * reads) — or everything in the coordinator when no KV namespace is given. `capabilities.atomic` is
- * `true`.
+ * The production storage for Cloudflare Workers: single-use records and grants in the
+ * {@link PortcullisCoordinator} Durable Object (atomic consume and counters, instant revocation), clients,
+ * access tokens, consents and caches in Cloudflare KV (fast replicated reads) — or everything in the
+ * coordinator when no KV namespace is given. `capabilities.atomic` is `true`.
  *
  * @example
  * ```ts
@@ -49,7 +53,7 @@ export function cloudflareStorage(options: CloudflareStorageOptions): Storage {
   });
   if (!options.kv) return coordinated;
   const kv = new KVStorage({ ...base, backend: cloudflareKV({ namespace: options.kv }) });
-  const kinds = options.coordinatorKinds ?? SINGLE_USE_KINDS;
+  const kinds = options.coordinatorKinds ?? COORDINATOR_KINDS;
   const routes: Partial<Record<RecordKind, Storage>> = {};
   for (const kind of kinds) routes[kind] = coordinated;
   return new RoutedStorage({

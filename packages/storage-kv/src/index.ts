@@ -24,7 +24,7 @@ export { durableObjectKV } from './durable-object.js';
 export type { DurableObjectKVOptions } from './durable-object.js';
 export { PortcullisCoordinator, parseCoordinatorCall } from './coordinator.js';
 export type { CoordinatorCall } from './coordinator.js';
-export { RoutedStorage, SINGLE_USE_KINDS } from './routed.js';
+export { COORDINATOR_KINDS, RoutedStorage, SINGLE_USE_KINDS } from './routed.js';
 export type { RoutedStorageOptions } from './routed.js';
 export { cloudflareStorage, cloudflareKVStorage } from './cloudflare.js';
 export type { CloudflareKVStorageOptions, CloudflareStorageOptions } from './cloudflare.js';

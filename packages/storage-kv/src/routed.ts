@@ -7,6 +7,13 @@ import type { ConsumeResult, RecordKind, Storage, StorageCapabilities, StoredRec
  */
 export const SINGLE_USE_KINDS: readonly RecordKind[] = ['code', 'refresh', 'counter', 'pending'];
 
+/**
+ * The kinds {@link cloudflareStorage} keeps in the Durable Object by default: the single-use kinds plus
+ * grants. Every token is valid only while its grant exists, so keeping grants strongly consistent makes
+ * revocation (RFC 7009, refresh-token reuse, code replay) take effect everywhere at once.
+ */
+export const COORDINATOR_KINDS: readonly RecordKind[] = [...SINGLE_USE_KINDS, 'grant'];
+
 /** Options of {@link RoutedStorage}. */
 export interface RoutedStorageOptions {
   /** Where every kind not listed in `routes` goes. */

@@ -95,13 +95,18 @@ describe('cloudflare consistency', () => {
     }
   });
 
-  it('keeps single-use records in the Durable Object and long-lived ones in KV', async () => {
+  it('keeps single-use records and grants in the Durable Object, clients and access tokens in KV', async () => {
     const prefix = `${run}:route:`;
     const storage = new WorkerdStorage('hybrid', prefix, { now: () => Date.now(), advance: () => {} });
     const expiresAt = Date.now() + 600_000;
     await storage.put('client', 'c1', 'client-record', null);
     await storage.put('code', 'k1', 'code-record', expiresAt);
     await storage.put('refresh', 'r1', 'refresh-record', expiresAt);
+    await storage.put('grant', 'g1', 'grant-record', expiresAt);
+    await storage.put('access', 'a1', 'access-record', expiresAt);
+    expect((await kv.getWithMetadata(`${prefix}access:a1`, 'text')).value).toBe('access-record');
+    expect((await kv.getWithMetadata(`${prefix}grant:g1`, 'text')).value).toBeNull();
+    expect((await storage.get('grant', 'g1'))?.value).toBe('grant-record');
     expect((await kv.getWithMetadata(`${prefix}client:c1`, 'text')).value).toBe('client-record');
     expect((await kv.getWithMetadata(`${prefix}code:k1`, 'text')).value).toBeNull();
     expect((await kv.getWithMetadata(`${prefix}refresh:r1`, 'text')).value).toBeNull();
