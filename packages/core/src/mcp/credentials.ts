@@ -5,6 +5,10 @@ export interface CredentialRefusal {
   readonly refuse: string;
 }
 
+/** What applying credentials gives: nothing, or a refusal. */
+// biome-ignore lint/suspicious/noConfusingVoidType: strategies usually return nothing
+export type CredentialResult = void | CredentialRefusal;
+
 /**
  * How the proxy authenticates to the upstream MCP server. The client's own `Authorization` header is
  * never forwarded (MCP authorization spec: no token passthrough).
@@ -13,16 +17,14 @@ export interface UpstreamCredentials {
   /** Header names this strategy sets; copies sent by the client are always removed first. */
   readonly headers: readonly string[];
   /** Adds the credentials for the caller `info` to the upstream request headers. */
-  // biome-ignore lint/suspicious/noConfusingVoidType: strategies usually return nothing
-  apply(info: TokenInfo, headers: Headers): void | CredentialRefusal | Promise<void | CredentialRefusal>;
+  apply(info: TokenInfo, headers: Headers): CredentialResult | Promise<CredentialResult>;
 }
 
 /** A custom strategy as a plain function. */
-// biome-ignore lint/suspicious/noConfusingVoidType: custom functions usually return nothing
 export type CredentialFunction = (
   info: TokenInfo,
   headers: Headers,
-) => void | CredentialRefusal | Promise<void | CredentialRefusal>;
+) => CredentialResult | Promise<CredentialResult>;
 
 /** Header values must be visible ASCII; anything else is percent-encoded (UTF-8). */
 export function headerValue(value: string): string {

@@ -12,6 +12,7 @@ export { customCredentials, identityHeaders, staticToken, upstreamIdpToken } fro
 export type {
   CredentialFunction,
   CredentialRefusal,
+  CredentialResult,
   IdentityHeaderOptions,
   UpstreamCredentials,
 } from './credentials.js';
