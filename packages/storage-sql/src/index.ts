@@ -29,3 +29,4 @@ export { mysqlDriver, mysqlStorage } from './drivers/mysql.js';
 export type { MysqlConnection, MysqlDriverOptions, MysqlPool, MysqlStorageOptions } from './drivers/mysql.js';
 export { d1Driver, d1Storage } from './drivers/d1.js';
 export type { D1Binding, D1Statement } from './drivers/d1.js';
+export { sqlStorageFromUrl } from './url.js';
