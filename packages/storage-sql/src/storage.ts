@@ -115,6 +115,7 @@ export class SqlStorage implements Storage {
     await db.execute(q.delete, [kind, key]);
   }
 
+  // RFC 6749 §4.1.2: a code is used at most once; exactly one concurrent redeemer may win.
   async consume(kind: RecordKind, key: string, now: number): Promise<ConsumeResult> {
     const { db, q } = await this.#ready();
     const atomic = q.atomic;
