@@ -15,8 +15,8 @@ export async function openGrant(core: Core, grant: GrantRecord): Promise<GrantSe
 }
 
 /**
- * Issues the authorization code for an approved request: creates the grant (living as long as the
- * code until redeemed), remembers consent, drops the pending request and redirects with `code`,
+ * Issues the authorization code for an approved request: creates the grant (immutable from here on,
+ * so deleting it is a final revocation that no concurrent request can undo), remembers consent, drops the pending request and redirects with `code`,
  * `state` and `iss` (RFC 6749 §4.1.2, RFC 9207 §2).
  */
 export async function finishAuthorization(
@@ -43,10 +43,11 @@ export async function finishAuthorization(
     resource: pending.resource,
     sealed: await sealGrant(core, grantId, secrets),
     createdAt: now,
+    expiresAt: now + core.config.lifetimes.grant * 1000,
   };
   // Single-use pending request: delete first so a double submit cannot mint two codes.
   await core.records.delete('pending', pendingId);
-  await core.records.put('grant', grantId, grant, codeExpires);
+  await core.records.put('grant', grantId, grant, grant.expiresAt);
   await core.records.put(
     'code',
     await core.hash(code),
@@ -88,21 +89,20 @@ export async function issueTokens(
   const now = core.now();
   const { access, refresh } = core.config.lifetimes;
   const accessToken = core.token(PREFIX.access);
+  // Tokens never outlive their grant; the grant itself is never extended or rewritten.
   const accessRecord: TokenRecord = {
     grantId: grant.id,
     clientId: grant.clientId,
     scopes: [...scopes],
     resource: grant.resource,
-    expiresAt: now + access * 1000,
+    expiresAt: Math.min(now + access * 1000, grant.expiresAt),
   };
-  const grantExpires = now + (withRefresh ? refresh : access) * 1000;
-  // The grant outlives its newest token: extend it before writing tokens that point at it.
-  await core.records.put('grant', grant.id, grant, grantExpires);
+  const refreshExpires = Math.min(now + refresh * 1000, grant.expiresAt);
   await core.records.put('access', await core.hash(accessToken), accessRecord, accessRecord.expiresAt);
   const body: Record<string, unknown> = {
     access_token: accessToken,
     token_type: 'Bearer',
-    expires_in: access,
+    expires_in: Math.floor((accessRecord.expiresAt - now) / 1000),
     scope: scopes.join(' '),
   };
   if (withRefresh) {
@@ -110,8 +110,8 @@ export async function issueTokens(
     await core.records.put(
       'refresh',
       await core.hash(refreshToken),
-      { ...accessRecord, expiresAt: grantExpires },
-      grantExpires,
+      { ...accessRecord, expiresAt: refreshExpires },
+      refreshExpires,
     );
     body.refresh_token = refreshToken;
   }

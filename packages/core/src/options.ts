@@ -37,6 +37,8 @@ export interface AuthorizationServerOptions {
     readonly refreshToken?: number;
     /** How long a user has to finish login and consent. */
     readonly pendingAuthorization?: number;
+    /** Absolute lifetime of a grant: refresh rotation never extends a session past it. Default 90 days. */
+    readonly grant?: number;
   };
   /** Dynamic client registration (RFC 7591). Enabled by default. */
   readonly registration?: {
@@ -131,6 +133,7 @@ const optionsSchema = z.object({
       accessToken: seconds(86_400 * 7).optional(),
       refreshToken: seconds(86_400 * 365).optional(),
       pendingAuthorization: seconds(3600).optional(),
+      grant: seconds(86_400 * 3650).optional(),
     })
     .optional(),
   registration: z
@@ -163,7 +166,7 @@ export interface ResolvedConfig {
   readonly resources: readonly { path: string; resource: string; name?: string; scopes: readonly string[] }[];
   readonly scopesSupported: readonly string[];
   readonly defaultScopes: readonly string[];
-  readonly lifetimes: { code: number; access: number; refresh: number; pending: number };
+  readonly lifetimes: { code: number; access: number; refresh: number; pending: number; grant: number };
   readonly registration: { enabled: boolean; maxPerHour: number };
   readonly rememberConsent: boolean;
   readonly serviceName: string;
@@ -220,6 +223,7 @@ export function resolveConfig(
       access: options.lifetimes?.accessToken ?? 3600,
       refresh: options.lifetimes?.refreshToken ?? 30 * 86_400,
       pending: options.lifetimes?.pendingAuthorization ?? 600,
+      grant: options.lifetimes?.grant ?? 90 * 86_400,
     },
     registration: {
       enabled: options.registration?.enabled ?? true,

@@ -34,6 +34,8 @@ export const grantRecord = z.object({
   /** Sealed {@link GrantSecrets}. */
   sealed: z.string(),
   createdAt: z.number(),
+  /** Absolute end of the grant (epoch ms); tokens never outlive it. Grants are never rewritten. */
+  expiresAt: z.number(),
 });
 export type GrantRecord = z.infer<typeof grantRecord>;
 

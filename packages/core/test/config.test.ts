@@ -1,0 +1,68 @@
+import { ConfigurationError, MemoryStorage, createAuthorizationServer, type Storage } from '@portcullis/core';
+import { pinUpstream } from '@portcullis/core/upstreams';
+import { describe, expect, it } from 'vitest';
+import { SECRET } from './helpers.js';
+
+const base = () => ({
+  issuer: 'https://as.example.com',
+  storage: new MemoryStorage(),
+  upstream: pinUpstream({ pin: '123456' }),
+  secret: SECRET,
+});
+
+describe('options validation', () => {
+  it.each([
+    [{ issuer: 'not a url' }, 'issuer: must be an absolute URL'],
+    [{ issuer: 'http://as.example.com' }, 'issuer: must use https'],
+    [{ issuer: 'https://as.example.com?x=1' }, 'issuer: must not have a query'],
+    [{ secret: 'short' }, 'secret: every secret must be at least 32 characters'],
+    [{ storage: {} }, 'storage: must implement the Storage interface'],
+    [{ upstream: null }, 'upstream: must implement the IdentityUpstream interface'],
+    [{ lifetimes: { authorizationCode: 3600 } }, 'lifetimes.authorizationCode'],
+    [{ resources: [{ path: 'mcp' }] }, 'resources.0.path'],
+    [{ scopes: { supported: ['a b'] } }, 'scopes.supported.0'],
+    [{ scopes: { supported: ['mcp'], default: ['admin'] } }, 'scopes.default: not supported: admin'],
+  ])('refuses %j with a clear message', (override, message) => {
+    expect(() => createAuthorizationServer({ ...base(), ...(override as object) })).toThrow(
+      ConfigurationError,
+    );
+    expect(() => createAuthorizationServer({ ...base(), ...(override as object) })).toThrow(message);
+  });
+
+  it('lists every problem at once', () => {
+    try {
+      createAuthorizationServer({ ...base(), issuer: 'ftp://x', secret: 'short' });
+      expect.unreachable();
+    } catch (error) {
+      expect(String(error)).toContain('issuer');
+      expect(String(error)).toContain('secret');
+    }
+  });
+
+  it('accepts http on loopback and strips a trailing slash from the issuer', () => {
+    expect(createAuthorizationServer({ ...base(), issuer: 'http://127.0.0.1:8787/' }).issuer).toBe(
+      'http://127.0.0.1:8787',
+    );
+    expect(createAuthorizationServer({ ...base(), issuer: 'http://localhost:3000' }).issuer).toBe(
+      'http://localhost:3000',
+    );
+  });
+
+  it('refuses a non-atomic storage unless single-instance is named explicitly', () => {
+    const memory = new MemoryStorage();
+    const eventual: Storage = {
+      capabilities: { atomic: false },
+      get: (k, key) => memory.get(k, key),
+      put: (k, key, v, e) => memory.put(k, key, v, e),
+      delete: (k, key) => memory.delete(k, key),
+      consume: (k, key, n) => memory.consume(k, key, n),
+      increment: (k, key, e) => memory.increment(k, key, e),
+    };
+    expect(() => createAuthorizationServer({ ...base(), storage: eventual })).toThrow(
+      /cannot consume codes and refresh tokens atomically/,
+    );
+    expect(() =>
+      createAuthorizationServer({ ...base(), storage: eventual, allowNonAtomicStorage: 'single-instance' }),
+    ).not.toThrow();
+  });
+});
