@@ -34,3 +34,24 @@ export type {
 export type { IdentityUpstream, UpstreamContext, UpstreamOutcome, UpstreamRoute } from './upstream.js';
 export type { RandomSource } from './crypto/random.js';
 export type * from './types.js';
+export {
+  createResourceServer,
+  introspectionVerifier,
+  jwtVerifier,
+  bearerErrorResponse,
+  formatBearerChallenge,
+  protectedResourceMetadataUrl,
+  readBearerToken,
+} from './resource-server/index.js';
+export type {
+  BearerChallenge,
+  ClaimNames,
+  IntrospectionVerifierOptions,
+  JwtVerifierOptions,
+  ResourceServer,
+  ResourceServerOptions,
+  TokenVerifier,
+  VerificationResult,
+  VerifiedAccessToken,
+  VerifyContext,
+} from './resource-server/index.js';
