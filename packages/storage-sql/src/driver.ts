@@ -59,3 +59,22 @@ export function lockKey(name: string): number {
   }
   return hash | 0;
 }
+
+/**
+ * Imports an optional peer dependency by a name held in a variable (so bundlers targeting Workers do
+ * not try to resolve it), with an install hint when it is missing.
+ */
+export async function importPeer<T>(name: string): Promise<T> {
+  try {
+    return (await import(/* @vite-ignore */ name)) as T;
+  } catch (error) {
+    const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new Error(
+        `@portcullis/storage-sql needs the optional peer dependency "${name}": npm install ${name.replace(/\/promise$/, '')}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}

@@ -9,24 +9,25 @@
  * ```
  * @module
  */
-export { SqlStorage, DEFAULT_TABLE_PREFIX } from './storage.js';
-export type { SqlStorageOptions } from './storage.js';
+
 export type { SqlDialect, SqlDriver, SqlExecutor, SqlRow, SqlValue } from './driver.js';
-export { MIGRATIONS } from './migrations.js';
-export type { Migration, MigrationResult } from './migrations.js';
-export { sqliteDriver, sqliteStorage } from './drivers/sqlite.js';
+export type { D1Binding, D1Statement } from './drivers/d1.js';
+export { d1Driver, d1Storage } from './drivers/d1.js';
+export type { MysqlConnection, MysqlDriverOptions, MysqlPool, MysqlStorageOptions } from './drivers/mysql.js';
+export { mysqlDriver, mysqlStorage } from './drivers/mysql.js';
+export type { PGliteDatabase, PGliteResult, PGliteTransaction } from './drivers/pglite.js';
+export { pgliteDriver, pgliteStorage } from './drivers/pglite.js';
+export type { PgClient, PgPool, PgResult } from './drivers/postgres.js';
+export { postgresDriver, postgresStorage } from './drivers/postgres.js';
 export type {
   BetterSqliteDatabase,
   BetterSqliteStatement,
   SqliteDriverOptions,
   SqliteStorageOptions,
 } from './drivers/sqlite.js';
-export { postgresDriver, postgresStorage } from './drivers/postgres.js';
-export type { PgClient, PgPool, PgResult } from './drivers/postgres.js';
-export { pgliteDriver, pgliteStorage } from './drivers/pglite.js';
-export type { PGliteDatabase, PGliteResult, PGliteTransaction } from './drivers/pglite.js';
-export { mysqlDriver, mysqlStorage } from './drivers/mysql.js';
-export type { MysqlConnection, MysqlDriverOptions, MysqlPool, MysqlStorageOptions } from './drivers/mysql.js';
-export { d1Driver, d1Storage } from './drivers/d1.js';
-export type { D1Binding, D1Statement } from './drivers/d1.js';
+export { sqliteDriver, sqliteStorage } from './drivers/sqlite.js';
+export type { Migration, MigrationResult } from './migrations.js';
+export { MIGRATIONS } from './migrations.js';
+export type { SqlStorageOptions } from './storage.js';
+export { DEFAULT_TABLE_PREFIX, SqlStorage } from './storage.js';
 export { sqlStorageFromUrl } from './url.js';

@@ -1,4 +1,5 @@
 import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from '../driver.js';
+import { importPeer } from '../driver.js';
 import { SqlStorage, type SqlStorageOptions } from '../storage.js';
 
 /** The part of a `mysql2/promise` connection the driver uses (a `PoolConnection` fits). */
@@ -116,8 +117,7 @@ export function mysqlStorage(urlOrPool: string | MysqlPool, options: MysqlStorag
 }
 
 async function openPool(url: string, options: MysqlDriverOptions): Promise<SqlDriver> {
-  const name = 'mysql2/promise'; // a variable keeps bundlers from resolving the optional peer
-  const mod = (await import(/* @vite-ignore */ name)) as { default: { createPool(uri: string): MysqlPool } };
+  const mod = await importPeer<{ default: { createPool(uri: string): MysqlPool } }>('mysql2/promise');
   const pool = mod.default.createPool(url.replace(/^mariadb:/, 'mysql:'));
   return mysqlDriver(pool, { ...options, owned: true });
 }

@@ -1,5 +1,5 @@
 import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from '../driver.js';
-import { lockKey } from '../driver.js';
+import { importPeer, lockKey } from '../driver.js';
 import { SqlStorage, type SqlStorageOptions } from '../storage.js';
 
 /** What a PGlite query resolves to (the part the driver reads). */
@@ -74,9 +74,8 @@ export function pgliteStorage(
 }
 
 async function openPGlite(dataDir: string): Promise<SqlDriver> {
-  const name = '@electric-sql/pglite'; // a variable keeps bundlers from resolving the optional peer
-  const mod = (await import(/* @vite-ignore */ name)) as {
-    PGlite: { create(dataDir: string): Promise<PGliteDatabase> };
-  };
+  const mod = await importPeer<{ PGlite: { create(dataDir: string): Promise<PGliteDatabase> } }>(
+    '@electric-sql/pglite',
+  );
   return pgliteDriver(await mod.PGlite.create(dataDir), { owned: true });
 }

@@ -1,5 +1,5 @@
 import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from '../driver.js';
-import { lockKey } from '../driver.js';
+import { importPeer, lockKey } from '../driver.js';
 import { SqlStorage, type SqlStorageOptions } from '../storage.js';
 
 /** What a `pg` query resolves to (the part the driver reads). */
@@ -86,9 +86,8 @@ export function postgresStorage(urlOrPool: string | PgPool, options: SqlStorageO
 }
 
 async function openPool(connectionString: string): Promise<SqlDriver> {
-  const name = 'pg'; // a variable keeps bundlers from resolving the optional peer
-  const mod = (await import(/* @vite-ignore */ name)) as {
-    default: { Pool: new (config: { connectionString: string }) => PgPool };
-  };
+  const mod = await importPeer<{ default: { Pool: new (config: { connectionString: string }) => PgPool } }>(
+    'pg',
+  );
   return postgresDriver(new mod.default.Pool({ connectionString }), { owned: true });
 }

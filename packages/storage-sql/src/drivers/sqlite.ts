@@ -1,4 +1,5 @@
 import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from '../driver.js';
+import { importPeer } from '../driver.js';
 import { SqlStorage, type SqlStorageOptions } from '../storage.js';
 
 /** The part of a better-sqlite3 `Statement` the driver uses. */
@@ -138,10 +139,7 @@ export function sqliteStorage(
 }
 
 async function openSqlite(path: string, options: SqliteDriverOptions): Promise<SqlDriver> {
-  const name = 'better-sqlite3'; // a variable keeps bundlers (workerd) from resolving the optional peer
-  const mod = (await import(/* @vite-ignore */ name)) as {
-    default: new (path: string) => BetterSqliteDatabase;
-  };
+  const mod = await importPeer<{ default: new (path: string) => BetterSqliteDatabase }>('better-sqlite3');
   const db = new mod.default(path);
   if (path !== ':memory:' && path !== '') db.pragma('journal_mode = WAL');
   return sqliteDriver(db, { ...options, owned: true });
