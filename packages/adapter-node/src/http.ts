@@ -4,6 +4,7 @@ import {
   BodyTooLargeError,
   DEFAULT_BODY_LIMIT,
   type ToWebRequestOptions,
+  requestClientIp,
   toWebRequest,
 } from './request.js';
 import { sendWebResponse } from './response.js';
@@ -19,6 +20,22 @@ export interface NodeAdapterOptions
   extends Omit<ToWebRequestOptions, 'signal' | 'url' | 'body' | 'onBodyTooLarge'> {
   /** Called with unexpected errors thrown by the handler (the client gets a generic 500). */
   readonly onError?: (error: unknown) => void;
+}
+
+const clientIps = new WeakMap<Request, string>();
+
+/**
+ * The client IP of a Web `Request` made by these adapters (socket peer, or the proxy-reported address
+ * with `trustProxy`); `undefined` for other requests. Pass it as `clientIp` to `createAuthorizationServer`
+ * so per-IP rate limits work.
+ *
+ * @example
+ * ```ts
+ * createAuthorizationServer({ ...options, clientIp });
+ * ```
+ */
+export function clientIp(request: Request): string | undefined {
+  return clientIps.get(request);
 }
 
 /** A JSON error response in the RFC 6749 §5.2 shape. */
@@ -73,6 +90,8 @@ export async function handleNodeRequest(
         overLimit = true;
       },
     });
+    const ip = requestClientIp(req, options);
+    if (ip) clientIps.set(request, ip);
     response = await handler(request);
   } catch (error) {
     if (error instanceof BadRequestError) {

@@ -10,6 +10,7 @@ export {
 } from './express.js';
 export { type FastifyMountOptions, portcullisFastify } from './fastify.js';
 export {
+  clientIp,
   type FetchHandler,
   type HandleNodeRequestOptions,
   handleNodeRequest,
@@ -31,6 +32,7 @@ export {
   DEFAULT_BODY_LIMIT,
   nodeBodyStream,
   type OriginOptions,
+  requestClientIp,
   requestOrigin,
   type ToWebRequestOptions,
   toWebHeaders,

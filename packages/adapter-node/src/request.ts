@@ -102,6 +102,28 @@ export function requestOrigin(req: IncomingMessage, options: OriginOptions = {})
   return `${proto}://${host.toLowerCase()}`;
 }
 
+/**
+ * The client's IP address: the socket peer, or with `trustProxy` the address your proxy reports (the
+ * last `X-Forwarded-For` entry, or the last `Forwarded: for=`, i.e. the hop the trusted proxy saw).
+ */
+export function requestClientIp(req: IncomingMessage, options: OriginOptions = {}): string | undefined {
+  if (options.trustProxy) {
+    const forwarded = req.headers.forwarded;
+    if (forwarded) {
+      const last = forwarded.split(',').at(-1) ?? '';
+      for (const pair of last.split(';')) {
+        const [name, value] = pair.split('=', 2).map((part) => part.trim());
+        if (name?.toLowerCase() === 'for' && value) return unquote(value).replace(/^\[|\](:\d+)?$/g, '');
+      }
+    }
+    const xff = req.headers['x-forwarded-for'];
+    const list = (Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',');
+    const last = list.at(-1)?.trim();
+    if (last) return last;
+  }
+  return req.socket.remoteAddress ?? undefined;
+}
+
 /** Copies Node's raw header list into `Headers`, keeping repeated headers and dropping HTTP/2 pseudo-headers. */
 export function toWebHeaders(req: IncomingMessage): Headers {
   const headers = new Headers();

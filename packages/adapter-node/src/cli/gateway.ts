@@ -1,0 +1,242 @@
+import { randomInt } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type AuthorizationServer,
+  ConfigurationError,
+  createAuthorizationServer,
+  type IdentityUpstream,
+  type PortcullisEvent,
+  type Storage,
+} from '@portcullis/core';
+import {
+  identityHeaders,
+  mcpProxy,
+  protectMcpServer,
+  staticToken,
+  type UpstreamCredentials,
+} from '@portcullis/core/mcp';
+import { pinUpstream } from '@portcullis/core/upstreams';
+import { createDemoMcpServer } from '../demo-mcp.js';
+import { clientIp, type FetchHandler, handleNodeRequest } from '../http.js';
+import { portcullisRoutes } from '../mount.js';
+import { gracefulShutdown } from '../serve.js';
+import { ConfigError, type GatewayConfig } from './config.js';
+import { oidcIdentity } from './identity.js';
+import { loadOrCreateSecret } from './secret.js';
+import { openStorage } from './storage.js';
+
+/** A running gateway, as {@link startGateway} returns it. */
+export interface Gateway {
+  /** The issuer (public base URL). */
+  readonly issuer: string;
+  /** The protected MCP endpoint clients connect to. */
+  readonly mcpUrl: string;
+  /** The port actually bound. */
+  readonly port: number;
+  /** The PIN when PIN consent is on. */
+  readonly pin?: string;
+  /** `true` when the PIN was generated at this start (print it: it is not stored anywhere). */
+  readonly pinGenerated: boolean;
+  /** `true` when the secret was generated at this start (and written to `<dataDir>/secret`). */
+  readonly secretGenerated: boolean;
+  /** e.g. `sqlite .portcullis/portcullis.db`. */
+  readonly storageDescription: string;
+  /** `demo` or the upstream MCP URL. */
+  readonly mcpTarget: string;
+  readonly authorizationServer: AuthorizationServer;
+  /** Graceful shutdown: stop accepting, let requests finish (up to `timeoutMs`), close the storage. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** Options of {@link startGateway}. */
+export interface StartGatewayOptions {
+  /** Receives each audit event (the CLI prints them as JSON lines when `logEvents` is on). */
+  readonly onEvent?: (event: PortcullisEvent) => void;
+  /** Receives unexpected handler errors. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** A generated PIN: 8 random digits. */
+export function generatePin(): string {
+  return Array.from({ length: 8 }, () => randomInt(10)).join('');
+}
+
+async function probe(storage: Storage, description: string): Promise<void> {
+  try {
+    await storage.get('cache', 'portcullis:startup-probe');
+  } catch (error) {
+    await storage.close?.().catch(() => undefined);
+    const reason = error instanceof Error ? error.message.split('\n')[0] : 'unknown error';
+    throw new ConfigError(`cannot use storage ${description}: ${reason}`);
+  }
+}
+
+function upstreamCredentials(config: GatewayConfig): UpstreamCredentials {
+  const parts: UpstreamCredentials[] = [];
+  if (config.upstreamToken) parts.push(staticToken(config.upstreamToken));
+  if (config.userHeader !== '') {
+    parts.push(
+      identityHeaders({
+        userHeader: config.userHeader,
+        emailHeader: config.emailHeader === '' ? null : config.emailHeader,
+        userValue: config.userHeaderValue,
+      }),
+    );
+  }
+  return {
+    headers: parts.flatMap((part) => part.headers),
+    async apply(info, headers) {
+      for (const part of parts) {
+        const refused = await part.apply(info, headers);
+        if (refused) return refused;
+      }
+    },
+  };
+}
+
+function homePage(mcpUrl: string): Response {
+  return new Response(`Portcullis gateway.\nMCP endpoint: ${mcpUrl}\n`, {
+    headers: { 'content-type': 'text/plain; charset=utf-8' },
+  });
+}
+
+/**
+ * Starts a complete gateway from a validated configuration: storage, secret, identity upstream,
+ * authorization server, the MCP endpoint (built-in demo server or a proxy to `upstreamMcpUrl`), a
+ * `node:http` server and periodic cleanup of expired records. The `portcullis` CLI calls this.
+ *
+ * @throws ConfigError when the configuration cannot be used (bad storage, port in use, …).
+ * @example
+ * ```ts
+ * const gateway = await startGateway(loadConfig({ env: process.env }));
+ * console.log(`MCP endpoint: ${gateway.mcpUrl}`);
+ * process.once('SIGTERM', () => gateway.close());
+ * ```
+ */
+export async function startGateway(
+  config: GatewayConfig,
+  options: StartGatewayOptions = {},
+): Promise<Gateway> {
+  const secrets = [...(config.secret ?? [])];
+  let secretGenerated = false;
+  if (secrets.length === 0) {
+    const loaded = await loadOrCreateSecret(config.dataDir);
+    secrets.push(loaded.secret);
+    secretGenerated = loaded.created;
+  }
+
+  let upstream: IdentityUpstream;
+  let pin: string | undefined;
+  let pinGenerated = false;
+  if (config.identity === 'pin') {
+    pin = config.pin ?? generatePin();
+    pinGenerated = config.pin === undefined;
+    upstream = pinUpstream({ pin, serviceName: 'Portcullis gateway' });
+  } else {
+    upstream = oidcIdentity(config);
+  }
+
+  const { storage, description } = await openStorage(config.storageUrl, config.storagePrefix);
+  await probe(storage, description);
+
+  let handler: FetchHandler = async () => new Response('starting', { status: 503 });
+  const adapterOptions = {
+    trustProxy: config.trustProxy,
+    bodyLimit: config.bodyLimit,
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
+  };
+  const server = createServer((req, res) => {
+    void handleNodeRequest(req, res, (request) => handler(request), adapterOptions);
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await storage.close?.().catch(() => undefined);
+    const code = error instanceof Error && 'code' in error ? String(error.code) : 'error';
+    throw new ConfigError(`cannot listen on ${config.host}:${config.port} (${code})`);
+  }
+  const port = (server.address() as AddressInfo).port;
+  const issuer = config.publicUrl ? config.issuer : config.issuer.replace(/:\d+$/, `:${port}`);
+
+  let as: AuthorizationServer;
+  try {
+    as = createAuthorizationServer({
+      issuer,
+      storage,
+      upstream,
+      secret: secrets,
+      resources: [{ path: config.mcpPath, name: 'MCP server' }],
+      scopes: { supported: config.scopes, default: config.scopes },
+      lifetimes: {
+        authorizationCode: config.authorizationCodeTtl,
+        accessToken: config.accessTokenTtl,
+        refreshToken: config.refreshTokenTtl,
+      },
+      serviceName: 'Portcullis gateway',
+      clientIp,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
+  } catch (error) {
+    server.close();
+    await storage.close?.().catch(() => undefined);
+    if (error instanceof ConfigurationError) throw new ConfigError(`invalid configuration: ${error.message}`);
+    throw error;
+  }
+
+  const mcpUrl = `${new URL(issuer).origin}${config.mcpPath}`;
+  const mcp: FetchHandler = config.upstreamMcpUrl
+    ? mcpProxy({
+        upstream: config.upstreamMcpUrl,
+        authenticator: as,
+        credentials: upstreamCredentials(config),
+      })
+    : protectMcpServer({ authenticator: as, server: () => createDemoMcpServer() });
+  const routes = portcullisRoutes(as, { mcp: { path: config.mcpPath, handler: mcp } });
+  const basePath = new URL(issuer).pathname.replace(/\/$/, '');
+  handler = async (request) => {
+    const response = await routes(request);
+    if (response) return response;
+    const { pathname } = new URL(request.url);
+    if (request.method === 'GET' && (pathname === '/' || pathname === `${basePath}/`))
+      return homePage(mcpUrl);
+    return new Response(JSON.stringify({ error: 'not_found', error_description: 'No such endpoint' }), {
+      status: 404,
+      headers: { 'content-type': 'application/json' },
+    });
+  };
+
+  const sweep =
+    config.cleanupInterval > 0
+      ? setInterval(() => {
+          as.cleanup().catch((error: unknown) => options.onError?.(error));
+        }, config.cleanupInterval * 1000)
+      : undefined;
+  sweep?.unref();
+  void as.cleanup().catch((error: unknown) => options.onError?.(error));
+
+  let closing: Promise<void> | undefined;
+  return {
+    issuer,
+    mcpUrl,
+    port,
+    ...(pin !== undefined ? { pin } : {}),
+    pinGenerated,
+    secretGenerated,
+    storageDescription: description,
+    mcpTarget: config.upstreamMcpUrl ?? 'demo',
+    authorizationServer: as,
+    close(timeoutMs = 10_000) {
+      if (sweep) clearInterval(sweep);
+      closing ??= gracefulShutdown(server, { timeoutMs, onClosed: () => storage.close?.() });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,183 @@
+/** One gateway setting: its key in the JSON config file, its environment variable, and its help text. */
+export interface OptionSpec {
+  /** Key in the JSON config file. */
+  readonly key: string;
+  /** Environment variable. */
+  readonly env: string;
+  /** What it does, for `--help` and the README. */
+  readonly description: string;
+  /** The default, as shown to people. */
+  readonly defaultText?: string;
+}
+
+/** Every gateway setting, in the order `--help` prints them. */
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: 'port', env: 'PORT', description: 'TCP port to listen on', defaultText: '8787' },
+  { key: 'host', env: 'HOST', description: 'Interface to bind', defaultText: '127.0.0.1' },
+  {
+    key: 'publicUrl',
+    env: 'PUBLIC_URL',
+    description: 'Public base URL clients use; becomes the OAuth issuer (https, or http on loopback)',
+    defaultText: 'http://<host>:<port>',
+  },
+  {
+    key: 'trustProxy',
+    env: 'TRUST_PROXY',
+    description: 'Trust Forwarded / X-Forwarded-Proto / X-Forwarded-Host (only behind your own proxy)',
+    defaultText: 'false',
+  },
+  {
+    key: 'dataDir',
+    env: 'PORTCULLIS_DATA_DIR',
+    description: 'Directory for the SQLite file and the generated secret',
+    defaultText: '.portcullis',
+  },
+  {
+    key: 'storageUrl',
+    env: 'STORAGE_URL',
+    description: 'SQLite file path (or sqlite:<path>), postgres://, mysql://, redis:// or memory:',
+    defaultText: '<dataDir>/portcullis.db',
+  },
+  {
+    key: 'storagePrefix',
+    env: 'STORAGE_PREFIX',
+    description: 'SQL table prefix (a-z, 0-9, _) or Redis key prefix',
+    defaultText: 'portcullis_ / portcullis:',
+  },
+  {
+    key: 'secret',
+    env: 'PORTCULLIS_SECRET',
+    description: 'Secret key material, 32+ characters (comma-separated list to rotate: current first)',
+    defaultText: 'generated once into <dataDir>/secret (mode 0600)',
+  },
+  {
+    key: 'identity',
+    env: 'IDENTITY',
+    description: 'How users sign in: pin or oidc',
+    defaultText: 'oidc when OIDC_ISSUER is set, else pin',
+  },
+  {
+    key: 'pin',
+    env: 'PORTCULLIS_PIN',
+    description: 'PIN for PIN consent (6+ digits)',
+    defaultText: 'a random PIN printed once at start',
+  },
+  {
+    key: 'oidcIssuer',
+    env: 'OIDC_ISSUER',
+    description: 'OpenID Provider issuer URL (e.g. https://accounts.google.com)',
+  },
+  { key: 'oidcClientId', env: 'OIDC_CLIENT_ID', description: 'OIDC client id registered at the provider' },
+  { key: 'oidcClientSecret', env: 'OIDC_CLIENT_SECRET', description: 'OIDC client secret' },
+  {
+    key: 'oidcScopes',
+    env: 'OIDC_SCOPES',
+    description: 'Scopes requested from the provider (space or comma separated)',
+    defaultText: 'openid email profile',
+  },
+  {
+    key: 'allowedDomains',
+    env: 'ALLOWED_DOMAINS',
+    description: 'Comma-separated email domains allowed to sign in (verified email required)',
+    defaultText: 'any',
+  },
+  {
+    key: 'allowedEmails',
+    env: 'ALLOWED_EMAILS',
+    description: 'Comma-separated email addresses allowed to sign in',
+    defaultText: 'any',
+  },
+  {
+    key: 'upstreamMcpUrl',
+    env: 'UPSTREAM_MCP_URL',
+    description: 'Upstream MCP server to proxy to',
+    defaultText: 'the built-in demo MCP server',
+  },
+  {
+    key: 'upstreamToken',
+    env: 'UPSTREAM_TOKEN',
+    description: 'Bearer token sent to the upstream MCP server',
+  },
+  {
+    key: 'userHeader',
+    env: 'IDENTITY_USER_HEADER',
+    description: 'Header carrying the user to the upstream; "" to send no identity headers',
+    defaultText: 'X-Forwarded-User',
+  },
+  {
+    key: 'emailHeader',
+    env: 'IDENTITY_EMAIL_HEADER',
+    description: 'Header carrying the email to the upstream; "" to disable',
+    defaultText: 'X-Forwarded-Email',
+  },
+  {
+    key: 'userHeaderValue',
+    env: 'IDENTITY_USER_VALUE',
+    description: 'What the user header holds: userId or email (ADR 006 style)',
+    defaultText: 'userId',
+  },
+  { key: 'mcpPath', env: 'MCP_PATH', description: 'Path of the protected MCP endpoint', defaultText: '/mcp' },
+  {
+    key: 'scopes',
+    env: 'SCOPES',
+    description: 'Scopes clients may request (space or comma separated)',
+    defaultText: 'mcp',
+  },
+  {
+    key: 'authorizationCodeTtl',
+    env: 'AUTHORIZATION_CODE_TTL',
+    description: 'Authorization code lifetime, seconds',
+    defaultText: '300',
+  },
+  {
+    key: 'accessTokenTtl',
+    env: 'ACCESS_TOKEN_TTL',
+    description: 'Access token lifetime, seconds',
+    defaultText: '3600',
+  },
+  {
+    key: 'refreshTokenTtl',
+    env: 'REFRESH_TOKEN_TTL',
+    description: 'Refresh token lifetime, seconds',
+    defaultText: '2592000 (30 days)',
+  },
+  {
+    key: 'cleanupInterval',
+    env: 'CLEANUP_INTERVAL',
+    description: 'Seconds between sweeps of expired records (0 disables)',
+    defaultText: '600',
+  },
+  { key: 'bodyLimit', env: 'BODY_LIMIT', description: 'Largest request body, bytes', defaultText: '1048576' },
+  {
+    key: 'logEvents',
+    env: 'LOG_EVENTS',
+    description: 'Print audit events as JSON lines on stdout',
+    defaultText: 'true',
+  },
+];
+
+/** The `--help` text: usage, then every option with its environment variable and default. */
+export function helpText(): string {
+  const lines = [
+    'Usage: portcullis [--config <file.json>] [--help] [--version]',
+    '',
+    'Runs an OAuth 2.1 authorization server in front of an MCP server.',
+    'Settings come from a JSON config file (keys below) and environment variables; the environment wins.',
+    '',
+    'Options (ENV_VAR / configKey):',
+  ];
+  const width = Math.max(...OPTIONS.map((o) => o.env.length + o.key.length + 3));
+  for (const option of OPTIONS) {
+    const name = `${option.env} / ${option.key}`.padEnd(width);
+    const suffix = option.defaultText ? ` [default: ${option.defaultText}]` : '';
+    lines.push(`  ${name}  ${option.description}${suffix}`);
+  }
+  lines.push(
+    '',
+    'Flags:',
+    '  -c, --config <file>  Read settings from a JSON file',
+    '  -h, --help           Print this help',
+    '  -v, --version        Print the version',
+  );
+  return lines.join('\n');
+}
