@@ -1,0 +1,173 @@
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  configFromEnv,
+  loadConfig,
+  loadOrCreateSecret,
+  openStorage,
+  parseConfig,
+} from '../src/gateway.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'portcullis-config-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('gateway configuration', () => {
+  it('fills in safe defaults', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      port: 8787,
+      host: '127.0.0.1',
+      issuer: 'http://127.0.0.1:8787',
+      trustProxy: false,
+      identity: 'pin',
+      storageUrl: join('.portcullis', 'portcullis.db'),
+      mcpPath: '/mcp',
+      userHeader: 'X-Forwarded-User',
+      emailHeader: 'X-Forwarded-Email',
+      authorizationCodeTtl: 300,
+      refreshTokenTtl: 2_592_000,
+    });
+  });
+
+  it('reads environment variables, coerces types and splits lists', () => {
+    const config = parseConfig(
+      configFromEnv({
+        PORT: '9000',
+        TRUST_PROXY: 'yes',
+        PUBLIC_URL: 'https://mcp.example.com/',
+        OIDC_ISSUER: 'https://accounts.google.com',
+        OIDC_CLIENT_ID: 'id',
+        OIDC_CLIENT_SECRET: 'secret',
+        ALLOWED_DOMAINS: 'example.com, example.org',
+        IDENTITY_EMAIL_HEADER: '',
+        UNRELATED: 'ignored',
+      }),
+    );
+    expect(config.port).toBe(9000);
+    expect(config.trustProxy).toBe(true);
+    expect(config.issuer).toBe('https://mcp.example.com');
+    expect(config.identity).toBe('oidc');
+    expect(config.allowedDomains).toEqual(['example.com', 'example.org']);
+    expect(config.emailHeader).toBe('');
+  });
+
+  it('lets the environment override the config file', async () => {
+    const file = join(dir, 'config.json');
+    await writeFile(file, JSON.stringify({ port: 7000, host: '0.0.0.0', scopes: ['mcp', 'admin'] }));
+    const config = loadConfig({ configFile: file, env: { PORT: '7001' } });
+    expect(config.port).toBe(7001);
+    expect(config.scopes).toEqual(['mcp', 'admin']);
+    expect(config.issuer).toBe('http://127.0.0.1:7001'); // a wildcard bind is announced on loopback
+  });
+
+  it('lists every problem on one line, naming settings but never their values', () => {
+    let message = '';
+    try {
+      parseConfig({
+        port: 70000,
+        secret: 'tooshort-secret-value',
+        upstreamToken: 'pat-123',
+        userHeader: 'Bad Header',
+      });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).toContain('PORT (port) must be at most 65535');
+    expect(message).toContain('PORTCULLIS_SECRET (secret) must be at least 32 characters');
+    expect(message).toContain('UPSTREAM_TOKEN (upstreamToken) needs UPSTREAM_MCP_URL');
+    expect(message).toContain('IDENTITY_USER_HEADER (userHeader) must be a valid header name');
+    expect(message).not.toContain('tooshort-secret-value');
+    expect(message).not.toContain('pat-123');
+  });
+
+  it('reports unreadable and malformed config files clearly', async () => {
+    expect(() => loadConfig({ configFile: join(dir, 'missing.json'), env: {} })).toThrow(
+      /cannot read config file .*ENOENT/,
+    );
+    const broken = join(dir, 'broken.json');
+    await writeFile(broken, '{ "port": ');
+    expect(() => loadConfig({ configFile: broken, env: {} })).toThrow(/is not valid JSON/);
+  });
+});
+
+describe('generated secret', () => {
+  it('is created once with mode 0600 and reused', async () => {
+    const dataDir = join(dir, 'data');
+    const first = await loadOrCreateSecret(dataDir);
+    expect(first.created).toBe(true);
+    expect(first.secret.length).toBeGreaterThanOrEqual(32);
+    expect((await stat(join(dataDir, 'secret'))).mode & 0o777).toBe(0o600);
+    const second = await loadOrCreateSecret(dataDir);
+    expect(second).toEqual({ secret: first.secret, created: false });
+  });
+
+  it('agrees on one secret when two starts race', async () => {
+    const dataDir = join(dir, 'race');
+    const results = await Promise.all([loadOrCreateSecret(dataDir), loadOrCreateSecret(dataDir)]);
+    expect(results[0].secret).toBe(results[1].secret);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+  });
+});
+
+const run = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+const services = [
+  ['postgres', process.env.POSTGRES_URL, `${run}_`],
+  ['mysql', process.env.MYSQL_URL, `${run}_`],
+  ['redis', process.env.REDIS_URL, `${run}:`],
+] as const;
+
+describe('storage from STORAGE_URL', () => {
+  it('opens a SQLite file (creating its directory), sqlite: URLs and memory:', async () => {
+    for (const location of [
+      join(dir, 'nested', 'db', 'p.db'),
+      `sqlite:${join(dir, 'other.db')}`,
+      'memory:',
+    ]) {
+      const { storage } = await openStorage(location);
+      await storage.put('cache', 'k', 'v', null);
+      expect((await storage.get('cache', 'k'))?.value).toBe('v');
+      await storage.close?.();
+    }
+    await stat(join(dir, 'nested', 'db', 'p.db'));
+  });
+
+  it('refuses unknown schemes and bad SQL prefixes', async () => {
+    await expect(openStorage('mongodb://127.0.0.1/x')).rejects.toThrow(/scheme 'mongodb:' is not supported/);
+    await expect(openStorage(join(dir, 'x.db'), 'Bad-Prefix')).rejects.toThrow(/STORAGE_PREFIX/);
+  });
+
+  it.each(services)(
+    'opens %s from its URL (required when PORTCULLIS_REQUIRE_SERVICES=1)',
+    async (name, url, prefix) => {
+      if (!url) {
+        if (process.env.PORTCULLIS_REQUIRE_SERVICES === '1') throw new Error(`${name} URL is not set`);
+        return;
+      }
+      const { storage, description } = await openStorage(url, prefix);
+      try {
+        expect(description).toMatch(new RegExp(`^${name} `));
+        expect(description).not.toMatch(/@/); // no credentials in the banner
+        expect(storage.capabilities.atomic).toBe(true);
+        await storage.put('code', 'c1', 'payload', Date.now() + 60_000);
+        expect(await storage.consume('code', 'c1', Date.now())).toEqual({
+          status: 'consumed',
+          value: 'payload',
+        });
+        expect((await storage.consume('code', 'c1', Date.now())).status).toBe('already_consumed');
+        await storage.delete('code', 'c1');
+      } finally {
+        await storage.close?.();
+      }
+    },
+  );
+});
