@@ -4,3 +4,15 @@
  */
 export { pinUpstream } from './pin.js';
 export type { PinUpstreamOptions } from './pin.js';
+export { googleUpstream, oidcUpstream } from './oidc.js';
+export type { GoogleUpstreamOptions, OidcUpstreamOptions } from './oidc.js';
+export { githubUpstream, oauth2Upstream } from './oauth2.js';
+export type { GitHubUpstreamOptions, OAuth2UpstreamOptions, OAuth2User } from './oauth2.js';
+export { cloudflareAccessUpstream } from './cloudflare-access.js';
+export type { CloudflareAccessUpstreamOptions } from './cloudflare-access.js';
+export { cloudflareAccessIssuer } from './cloudflare-access-jwt.js';
+export type { CloudflareAccessSettings } from './cloudflare-access-jwt.js';
+export { trustedHeaderUpstream } from './trusted-header.js';
+export type { TrustedHeaderUpstreamOptions } from './trusted-header.js';
+export type { OAuthClientSettings } from './oauth-flow.js';
+export type { EmailPolicy } from './shared.js';

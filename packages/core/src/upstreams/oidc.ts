@@ -1,0 +1,190 @@
+import * as oauth from 'oauth4webapi';
+import type { Identity, Props } from '../types.js';
+import type { IdentityUpstream, UpstreamOutcome } from '../upstream.js';
+import {
+  type OAuthClientSettings,
+  beginAuthorization,
+  handleCallback,
+  isCallbackResult,
+  requestOptions,
+  upstreamTokenOf,
+} from './oauth-flow.js';
+import { type EmailPolicy, emailRefusal, failure, requireSecureUrl } from './shared.js';
+
+/** Options of {@link oidcUpstream}. */
+export interface OidcUpstreamOptions extends Omit<OAuthClientSettings, 'scopes'>, EmailPolicy {
+  /** The OpenID Provider's issuer identifier (discovery at `/.well-known/openid-configuration`). */
+  readonly issuer: string;
+  /** Scopes to request; default `openid email profile` (`openid` is always included). */
+  readonly scopes?: readonly string[];
+  /** Which claim becomes the user id: `sub` (default, stable) or the verified `email`. */
+  readonly userId?: 'sub' | 'email';
+  /**
+   * Accept emails the provider does not mark `email_verified: true` (default `false`: such an email is
+   * neither used for allow-lists nor passed on).
+   */
+  readonly allowUnverifiedEmail?: boolean;
+  /** Keep the provider's access token with the grant (`identity.upstreamToken`); default `true`. */
+  readonly captureUpstreamToken?: boolean;
+  /** Adds application data to the grant from the verified ID token claims. */
+  readonly props?: (claims: Readonly<oauth.IDToken>) => Props;
+  /** How long discovery metadata is reused, in ms; default 1 hour. */
+  readonly discoveryTtlMs?: number;
+}
+
+/**
+ * Signs users in with an OpenID Connect provider (Google, Okta, Keycloak, Entra ID…): discovery, PKCE,
+ * `state` and `nonce`, RFC 9207 `iss` check, signed ID token validation, and verified-email allow-lists.
+ *
+ * @example
+ * ```ts
+ * const upstream = oidcUpstream({
+ *   issuer: 'https://login.example.com',
+ *   clientId: env.OIDC_CLIENT_ID,
+ *   clientSecret: env.OIDC_CLIENT_SECRET,
+ *   allowedDomains: ['example.com'],
+ * });
+ * ```
+ */
+export function oidcUpstream(options: OidcUpstreamOptions): IdentityUpstream {
+  const issuer = new URL(options.issuer);
+  requireSecureUrl(issuer, 'oidcUpstream issuer');
+  const scopes = [...new Set(['openid', ...(options.scopes ?? ['email', 'profile'])])];
+  const settings: OAuthClientSettings = { ...options, scopes };
+  const callbackPath = options.callbackPath ?? '/callback';
+  const ttl = options.discoveryTtlMs ?? 3_600_000;
+  let discovered: { as: Promise<oauth.AuthorizationServer>; at: number } | undefined;
+
+  function discover(now: number): Promise<oauth.AuthorizationServer> {
+    if (!discovered || now - discovered.at > ttl) {
+      const as = oauth
+        .discoveryRequest(issuer, { algorithm: 'oidc', ...requestOptions(settings, issuer) })
+        // OIDC Discovery §4.3: the metadata's issuer must equal the configured issuer.
+        .then((response) => oauth.processDiscoveryResponse(issuer, response));
+      discovered = { as, at: now };
+      as.catch(() => {
+        discovered = undefined;
+      });
+    }
+    return discovered.as;
+  }
+
+  return {
+    name: 'oidc',
+    routes: [{ method: 'GET', path: callbackPath }],
+
+    async begin(pending, _request, ctx) {
+      let as: oauth.AuthorizationServer;
+      try {
+        as = await discover(ctx.now());
+      } catch {
+        return failure(
+          ctx,
+          'identity provider discovery failed',
+          'The identity provider is unavailable; try again later.',
+          502,
+        );
+      }
+      return beginAuthorization(as, settings, pending, ctx, true);
+    },
+
+    async handle(request, ctx): Promise<UpstreamOutcome> {
+      let as: oauth.AuthorizationServer;
+      try {
+        as = await discover(ctx.now());
+      } catch {
+        return failure(
+          ctx,
+          'identity provider discovery failed',
+          'The identity provider is unavailable; try again later.',
+          502,
+        );
+      }
+      const result = await handleCallback(request, ctx, as, settings, async (response, saved) => {
+        const client: oauth.Client = { client_id: options.clientId };
+        const tokens = await oauth.processAuthorizationCodeResponse(as, client, response, {
+          // OIDC Core §3.1.3.7: the ID token's nonce must be the one sent in this flow.
+          expectedNonce: saved.nonce ?? oauth.expectNoNonce,
+          requireIdToken: true,
+        });
+        // The ID token's signature is checked too, also where TLS alone would vouch for it.
+        await oauth.validateApplicationLevelSignature(as, response, requestOptions(settings, issuer));
+        return tokens;
+      });
+      if (!isCallbackResult(result)) return result;
+      const claims = oauth.getValidatedIdTokenClaims(result.tokens);
+      if (!claims) return failure(ctx, 'no id_token', 'The identity provider returned no ID token.', 502);
+      let profile: Readonly<Record<string, unknown>> = claims;
+      if (typeof claims.email !== 'string' && as.userinfo_endpoint) {
+        // OIDC Core §5.4: providers may release scope claims at UserInfo only; its `sub` must match.
+        try {
+          const response = await oauth.userInfoRequest(
+            as,
+            result.client,
+            result.tokens.access_token,
+            requestOptions(settings, issuer),
+          );
+          profile = {
+            ...(await oauth.processUserInfoResponse(as, result.client, claims.sub, response)),
+            sub: claims.sub,
+          };
+        } catch {
+          return failure(
+            ctx,
+            'userinfo request failed',
+            'The identity provider did not return the user profile.',
+            502,
+          );
+        }
+      }
+      const email = typeof profile.email === 'string' ? profile.email : undefined;
+      const verified = profile.email_verified === true || options.allowUnverifiedEmail === true;
+      const refusal = emailRefusal(email, verified, options);
+      if (refusal) {
+        ctx.loginFailed(`oidc: ${refusal}`);
+        return { type: 'denied', pendingId: result.pendingId, reason: `Sign-in refused: ${refusal}` };
+      }
+      const usableEmail = verified ? email : undefined;
+      const userId = options.userId === 'email' ? usableEmail : claims.sub;
+      if (!userId) {
+        ctx.loginFailed('oidc: no verified email for the user id');
+        return {
+          type: 'denied',
+          pendingId: result.pendingId,
+          reason: 'Sign-in refused: no verified email address',
+        };
+      }
+      const identity: Identity = {
+        userId,
+        ...(usableEmail ? { email: usableEmail } : {}),
+        ...(typeof profile.name === 'string' ? { name: profile.name } : {}),
+        ...(options.props ? { props: options.props(claims) } : {}),
+        ...(options.captureUpstreamToken === false
+          ? {}
+          : { upstreamToken: upstreamTokenOf(result.tokens, ctx.now()) }),
+      };
+      return { type: 'identity', pendingId: result.pendingId, identity };
+    },
+  };
+}
+
+/** Options of {@link googleUpstream}: {@link OidcUpstreamOptions} without the issuer. */
+export type GoogleUpstreamOptions = Omit<OidcUpstreamOptions, 'issuer'>;
+
+/**
+ * Google sign-in (OpenID Connect at `https://accounts.google.com`). Restrict it with `allowedDomains`
+ * (Workspace domains) or `allowedEmails`; the redirect URI to register is `<issuer>/callback`.
+ *
+ * @example
+ * ```ts
+ * const upstream = googleUpstream({
+ *   clientId: env.GOOGLE_CLIENT_ID,
+ *   clientSecret: env.GOOGLE_CLIENT_SECRET,
+ *   allowedEmails: ['me@gmail.com'],
+ * });
+ * ```
+ */
+export function googleUpstream(options: GoogleUpstreamOptions): IdentityUpstream {
+  const upstream = oidcUpstream({ ...options, issuer: 'https://accounts.google.com' });
+  return { ...upstream, name: 'google' };
+}
