@@ -2,13 +2,8 @@ import type { Core } from './context.js';
 import { OAuthError } from './errors.js';
 import { readCookie } from './http.js';
 import { errorPage, htmlPage } from './pages/html.js';
-import {
-  type ClientRecord,
-  type PendingRecord,
-  clientRecord,
-  consentRecord,
-  pendingRecord,
-} from './records.js';
+import { loadClient } from './policy/client-id-document.js';
+import { type ClientRecord, type PendingRecord, consentRecord, pendingRecord } from './records.js';
 import type { Identity, PendingAuthorization } from './types.js';
 import type { UpstreamContext, UpstreamOutcome } from './upstream.js';
 import { finishAuthorization } from './grant.js';
@@ -70,7 +65,7 @@ export async function describePending(
   id: string,
   record: PendingRecord,
 ): Promise<PendingAuthorization | null> {
-  const client = await core.records.get('client', record.clientId, clientRecord);
+  const client = await loadClient(core, record.clientId);
   if (!client) return null;
   return {
     id,

@@ -46,6 +46,18 @@ export interface AuthorizationServerOptions {
     /** Registrations allowed per client IP per hour (needs `clientIp`); default 30. */
     readonly maxPerHour?: number;
   };
+  /**
+   * Client ID Metadata Documents: clients whose client_id is an https URL serving their metadata
+   * (draft-ietf-oauth-client-id-metadata-document). Enabled by default; private and local hosts are
+   * always refused.
+   */
+  readonly clientIdMetadataDocuments?: {
+    readonly enabled?: boolean;
+    /** How long a fetched document is cached, in seconds; default 300. */
+    readonly cacheSeconds?: number;
+    /** The fetch used to get documents (e.g. one with an egress proxy); default the global fetch. */
+    readonly fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  };
   /** Remember consent per user and client; default `true`. */
   readonly rememberConsent?: boolean;
   /** Name shown on the authorization pages; default `Portcullis`. */
@@ -139,6 +151,13 @@ const optionsSchema = z.object({
   registration: z
     .object({ enabled: z.boolean().optional(), maxPerHour: z.number().int().positive().optional() })
     .optional(),
+  clientIdMetadataDocuments: z
+    .object({
+      enabled: z.boolean().optional(),
+      cacheSeconds: seconds(86_400).optional(),
+      fetch: z.function().optional(),
+    })
+    .optional(),
   rememberConsent: z.boolean().optional(),
   serviceName: z.string().min(1).max(100).optional(),
   allowNonAtomicStorage: z.literal('single-instance').optional(),
@@ -168,6 +187,11 @@ export interface ResolvedConfig {
   readonly defaultScopes: readonly string[];
   readonly lifetimes: { code: number; access: number; refresh: number; pending: number; grant: number };
   readonly registration: { enabled: boolean; maxPerHour: number };
+  readonly clientIdMetadataDocuments: {
+    enabled: boolean;
+    cacheSeconds: number;
+    fetch: (input: string, init: RequestInit) => Promise<Response>;
+  };
   readonly rememberConsent: boolean;
   readonly serviceName: string;
   readonly onEvent: (event: PortcullisEvent) => void;
@@ -228,6 +252,11 @@ export function resolveConfig(
     registration: {
       enabled: options.registration?.enabled ?? true,
       maxPerHour: options.registration?.maxPerHour ?? 30,
+    },
+    clientIdMetadataDocuments: {
+      enabled: options.clientIdMetadataDocuments?.enabled ?? true,
+      cacheSeconds: options.clientIdMetadataDocuments?.cacheSeconds ?? 300,
+      fetch: options.clientIdMetadataDocuments?.fetch ?? ((input, init) => fetch(input, init)),
     },
     rememberConsent: options.rememberConsent ?? true,
     serviceName: options.serviceName ?? 'Portcullis',

@@ -37,7 +37,10 @@ describe('authorization endpoint: errors shown as a page, never redirected', () 
     const { server, clientId } = await setup();
     const response = await open(
       server,
-      await authorizeUrl(params.client_id === undefined && 'client_id' in params ? '' : clientId, params),
+      await authorizeUrl(
+        'client_id' in params && params.client_id === undefined ? '' : clientId,
+        params as Record<string, string | undefined>,
+      ),
     );
     expect(response.status).toBe(400);
     expect(response.headers.get('location')).toBeNull();

@@ -16,7 +16,7 @@ describe('RFC 7591 dynamic client registration', () => {
       clientId: body.client_id,
       clientName: 'Test Client',
     });
-    const stored = await storage.get('client', body.client_id);
+    const stored = await storage.get('client', body.client_id!);
     expect(stored?.value).not.toContain(body.registration_access_token);
   });
 
@@ -27,7 +27,7 @@ describe('RFC 7591 dynamic client registration', () => {
       expect(response.status).toBe(201);
       expect(body.client_secret).toMatch(/^pcs_/);
       expect(body.client_secret_expires_at).toBe(0);
-      const stored = await storage.get('client', body.client_id);
+      const stored = await storage.get('client', body.client_id!);
       expect(stored?.value).not.toContain(body.client_secret);
       expect(stored?.value).toContain('secretHash');
     }

@@ -5,7 +5,9 @@ async function setup(metadata: Record<string, unknown> = {}) {
   const ctx = makeServer();
   const { body: client } = await registerClient(ctx.server.fetch, metadata);
   const { code } = await obtainCode(ctx.server.fetch, client.client_id!);
-  const secretForm = client.client_secret ? { client_secret: client.client_secret } : {};
+  const secretForm: Record<string, string> = client.client_secret
+    ? { client_secret: client.client_secret }
+    : {};
   const tokens = await (
     await tokenRequest(ctx.server.fetch, {
       grant_type: 'authorization_code',

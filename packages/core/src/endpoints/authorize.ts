@@ -3,7 +3,7 @@ import { OAuthError } from '../errors.js';
 import { uniqueParams } from '../http.js';
 import { errorPage } from '../pages/html.js';
 import { redirectUriMatches } from '../policy/redirect-uri.js';
-import { clientRecord } from '../records.js';
+import { loadClient } from '../policy/client-id-document.js';
 import { withoutTrailingSlash } from './metadata.js';
 import { type AuthorizationParams, redirectWithError, startFlow } from '../flow.js';
 
@@ -29,7 +29,13 @@ export async function authorize(core: Core, request: Request): Promise<Response>
 
   const clientId = params.get('client_id');
   if (!clientId) return errorPage('invalid_request', 'The client_id parameter is missing');
-  const client = await core.records.get('client', clientId, clientRecord);
+  let client: Awaited<ReturnType<typeof loadClient>>;
+  try {
+    client = await loadClient(core, clientId);
+  } catch (error) {
+    if (error instanceof OAuthError) return errorPage(error.code, error.description);
+    throw error;
+  }
   if (!client) return errorPage('invalid_client', 'This client is not registered (it may have been deleted)');
 
   const requested = params.get('redirect_uri');

@@ -27,6 +27,7 @@ export function authorizationServerMetadata(core: Core): Response {
     authorization_response_iss_parameter_supported: true,
   };
   if (config.registration.enabled) body.registration_endpoint = core.endpoint('/register');
+  if (config.clientIdMetadataDocuments.enabled) body.client_id_metadata_document_supported = true;
   return jsonResponse(body, 200, METADATA_HEADERS);
 }
 

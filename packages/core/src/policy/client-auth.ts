@@ -1,7 +1,8 @@
 import type { Core } from '../context.js';
 import { timingSafeEqual } from '../crypto/hash.js';
 import { OAuthError } from '../errors.js';
-import { type ClientRecord, clientRecord } from '../records.js';
+import type { ClientRecord } from '../records.js';
+import { loadClient } from './client-id-document.js';
 
 /** Decodes `application/x-www-form-urlencoded` parts of HTTP Basic credentials (RFC 6749 §2.3.1). */
 function decodeBasic(header: string): { id: string; secret: string } | undefined {
@@ -59,7 +60,7 @@ export async function authenticateClient(
   }
   const clientId = basic?.id ?? bodyId;
   if (!clientId) throw invalidClient('Client authentication is required (client_id is missing)', false);
-  const client = await core.records.get('client', clientId, clientRecord);
+  const client = await loadClient(core, clientId);
   if (!client) throw invalidClient('Unknown client', basic !== undefined);
   const used = basic ? 'client_secret_basic' : bodySecret !== undefined ? 'client_secret_post' : 'none';
   if (used !== client.authMethod) {

@@ -60,7 +60,11 @@ export function storageContract(name: string, options: StorageContractOptions): 
       expect(await storage.get('client', k)).toEqual({ value: '{"a":1}', expiresAt: null, consumedAt: null });
       const k2 = key('ttl');
       await storage.put('access', k2, 'v', time + 1000);
-      expect(await storage.get('access', k2)).toEqual({ value: 'v', expiresAt: time + 1000, consumedAt: null });
+      expect(await storage.get('access', k2)).toEqual({
+        value: 'v',
+        expiresAt: time + 1000,
+        consumedAt: null,
+      });
     });
 
     it('keeps kinds apart', async () => {
@@ -86,7 +90,11 @@ export function storageContract(name: string, options: StorageContractOptions): 
       await storage.put('code', k, 'one', time + 60_000);
       expect((await storage.consume('code', k, time)).status).toBe('consumed');
       await storage.put('code', k, 'two', time + 60_000);
-      expect(await storage.get('code', k)).toEqual({ value: 'two', expiresAt: time + 60_000, consumedAt: null });
+      expect(await storage.get('code', k)).toEqual({
+        value: 'two',
+        expiresAt: time + 60_000,
+        consumedAt: null,
+      });
     });
 
     it('never returns an expired record', async () => {

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import type { Core } from '../context.js';
+import { OAuthError } from '../errors.js';
+import type { ClientRecord } from '../records.js';
+import { redirectUriProblem } from './redirect-uri.js';
+
+const MAX_REDIRECT_URIS = 10;
+const text = (max: number) => z.string().max(max);
+const httpsUri = z
+  .string()
+  .max(2000)
+  .refine((v) => {
+    try {
+      const url = new URL(v);
+      return url.protocol === 'https:' || url.protocol === 'http:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL');
+
+/** RFC 7591 §2 client metadata this server accepts; unknown fields are ignored (§3.1). */
+const metadataSchema = z.object({
+  redirect_uris: z.array(z.string()).min(1).max(MAX_REDIRECT_URIS),
+  token_endpoint_auth_method: z.enum(['none', 'client_secret_basic', 'client_secret_post']).optional(),
+  grant_types: z
+    .array(z.enum(['authorization_code', 'refresh_token']))
+    .min(1)
+    .optional(),
+  response_types: z.array(z.literal('code')).min(1).optional(),
+  client_name: text(200).optional(),
+  client_uri: httpsUri.optional(),
+  logo_uri: httpsUri.optional(),
+  scope: text(1000).optional(),
+  contacts: z.array(text(320)).max(10).optional(),
+  tos_uri: httpsUri.optional(),
+  policy_uri: httpsUri.optional(),
+  software_id: text(200).optional(),
+  software_version: text(100).optional(),
+});
+
+/** Validates RFC 7591 metadata and returns the client record fields it determines. */
+export function validateMetadata(core: Core, body: Record<string, unknown>) {
+  const redirects = body.redirect_uris;
+  if (Array.isArray(redirects)) {
+    if (redirects.length > MAX_REDIRECT_URIS) {
+      throw new OAuthError(
+        'invalid_redirect_uri',
+        `At most ${MAX_REDIRECT_URIS} redirect URIs may be registered`,
+      );
+    }
+    for (const uri of redirects) {
+      if (typeof uri !== 'string')
+        throw new OAuthError('invalid_redirect_uri', 'Every redirect URI must be a string');
+      const problem = redirectUriProblem(uri);
+      // RFC 7591 §3.2.2: invalid_redirect_uri names the offending value's problem.
+      if (problem)
+        throw new OAuthError(
+          'invalid_redirect_uri',
+          `The redirect URI ${JSON.stringify(uri.slice(0, 200))} ${problem}`,
+        );
+    }
+  } else if (redirects === undefined) {
+    throw new OAuthError(
+      'invalid_redirect_uri',
+      'redirect_uris is required for the authorization code grant',
+    );
+  }
+  const parsed = metadataSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || 'metadata';
+    throw new OAuthError('invalid_client_metadata', `Invalid ${field}: ${issue?.message ?? 'invalid value'}`);
+  }
+  const m = parsed.data;
+  if (body.jwks !== undefined || body.jwks_uri !== undefined) {
+    throw new OAuthError(
+      'invalid_client_metadata',
+      'jwks and jwks_uri are not supported (no private_key_jwt)',
+    );
+  }
+  const grantTypes = m.grant_types ?? ['authorization_code'];
+  if (!grantTypes.includes('authorization_code')) {
+    throw new OAuthError('invalid_client_metadata', 'grant_types must include authorization_code');
+  }
+  if (m.scope !== undefined) {
+    const unknown = m.scope.split(' ').filter((s) => s && !core.config.scopesSupported.includes(s));
+    if (unknown.length)
+      throw new OAuthError('invalid_client_metadata', `Unsupported scope: ${unknown.join(' ')}`);
+  }
+  return {
+    // RFC 7591 §2: the default token_endpoint_auth_method is client_secret_basic.
+    authMethod: m.token_endpoint_auth_method ?? 'client_secret_basic',
+    redirectUris: m.redirect_uris,
+    grantTypes,
+    responseTypes: m.response_types ?? ['code'],
+    clientName: m.client_name,
+    clientUri: m.client_uri,
+    logoUri: m.logo_uri,
+    scope: m.scope,
+    contacts: m.contacts,
+    tosUri: m.tos_uri,
+    policyUri: m.policy_uri,
+    softwareId: m.software_id,
+    softwareVersion: m.software_version,
+  } satisfies Partial<ClientRecord>;
+}

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { clientIdUrlProblem } from '../src/policy/client-id-document.js';
+import {
+  Browser,
+  ISSUER,
+  VERIFIER,
+  approveWithPin,
+  authorizeUrl,
+  makeServer,
+  tokenRequest,
+} from './helpers.js';
+
+const CLIENT_ID = 'https://app.example.org/oauth/client.json';
+const document = (extra: Record<string, unknown> = {}) => ({
+  client_id: CLIENT_ID,
+  client_name: 'Metadata Document App',
+  redirect_uris: ['https://app.example.org/callback'],
+  grant_types: ['authorization_code', 'refresh_token'],
+  token_endpoint_auth_method: 'none',
+  ...extra,
+});
+
+/** The document host: the fetch the server is configured with, counting calls. */
+function host(respond: (url: string) => Response) {
+  const calls: { url: string; init: RequestInit }[] = [];
+  const fetch = async (url: string, init: RequestInit) => {
+    calls.push({ url, init });
+    return respond(url);
+  };
+  return { calls, fetch };
+}
+
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+describe('Client ID Metadata Documents', () => {
+  it('advertises support and completes a flow with a URL client_id, caching the document', async () => {
+    const docHost = host(() => json(document()));
+    const { server } = makeServer({ clientIdMetadataDocuments: { fetch: docHost.fetch } });
+    const metadata = await (
+      await server.fetch(new Request(`${ISSUER}/.well-known/oauth-authorization-server`))
+    ).json();
+    expect(metadata.client_id_metadata_document_supported).toBe(true);
+
+    const page = await new Browser(server.fetch).fetch(
+      await authorizeUrl(CLIENT_ID, { redirect_uri: 'https://app.example.org/callback' }),
+    );
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Metadata Document App');
+    const redirect = await approveWithPin(
+      new Browser(server.fetch),
+      await authorizeUrl(CLIENT_ID, { redirect_uri: 'https://app.example.org/callback' }),
+    );
+    const code = new URL(redirect.headers.get('location')!).searchParams.get('code')!;
+    const tokens = await tokenRequest(server.fetch, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: 'https://app.example.org/callback',
+      code_verifier: VERIFIER,
+      client_id: CLIENT_ID,
+    });
+    expect(tokens.status).toBe(200);
+    expect(docHost.calls).toHaveLength(1);
+    expect(docHost.calls[0]!.init.redirect).toBe('manual');
+  });
+
+  it.each([
+    [
+      'a mismatched client_id',
+      () => json(document({ client_id: 'https://other.example.org/c.json' })),
+      'does not match',
+    ],
+    ['a client secret', () => json(document({ client_secret: 's3cret' })), 'client secret'],
+    [
+      'a shared-secret auth method',
+      () => json(document({ token_endpoint_auth_method: 'client_secret_basic' })),
+      'only token_endpoint_auth_method',
+    ],
+    [
+      'a javascript: redirect URI',
+      () => json(document({ redirect_uris: ['javascript:alert(1)'] })),
+      'forbidden scheme',
+    ],
+    [
+      'a redirect response',
+      () => new Response(null, { status: 302, headers: { location: 'http://169.254.169.254/' } }),
+      'HTTP 302',
+    ],
+    ['an HTTP error', () => json({}, 404), 'HTTP 404'],
+    ['invalid JSON', () => new Response('<html>', { status: 200 }), 'not valid JSON'],
+    ['an oversized document', () => json(document({ client_name: 'x'.repeat(6000) })), 'larger than'],
+  ])('refuses a document with %s as a page, never a redirect', async (_name, respond, reason) => {
+    const { server } = makeServer({ clientIdMetadataDocuments: { fetch: host(respond).fetch } });
+    const response = await new Browser(server.fetch).fetch(
+      await authorizeUrl(CLIENT_ID, { redirect_uri: 'https://app.example.org/callback' }),
+    );
+    expect(response.status).toBe(400);
+    expect(response.headers.get('location')).toBeNull();
+    expect(await response.text()).toContain(reason);
+  });
+
+  it('refuses redirect URIs not listed in the document', async () => {
+    const { server } = makeServer({
+      clientIdMetadataDocuments: { fetch: host(() => json(document())).fetch },
+    });
+    const response = await new Browser(server.fetch).fetch(
+      await authorizeUrl(CLIENT_ID, { redirect_uri: 'https://attacker.example/cb' }),
+    );
+    expect(response.status).toBe(400);
+  });
+
+  it('treats URL client_ids as unknown when disabled', async () => {
+    const docHost = host(() => json(document()));
+    const { server } = makeServer({ clientIdMetadataDocuments: { enabled: false, fetch: docHost.fetch } });
+    const response = await new Browser(server.fetch).fetch(
+      await authorizeUrl(CLIENT_ID, { redirect_uri: 'https://app.example.org/callback' }),
+    );
+    expect(response.status).toBe(400);
+    expect(docHost.calls).toHaveLength(0);
+  });
+
+  it.each([
+    ['http://app.example.org/c.json', 'https'],
+    ['https://app.example.org', 'path'],
+    ['https://app.example.org/', 'path'],
+    ['https://user@app.example.org/c.json', 'user information'],
+    ['https://app.example.org/a/../c.json', 'dot segments'],
+    ['https://app.example.org/c.json#x', 'fragment'],
+    ['https://localhost/c.json', 'public host'],
+    ['https://127.0.0.1/c.json', 'public host'],
+    ['https://10.1.2.3/c.json', 'public host'],
+    ['https://169.254.169.254/latest/meta-data', 'public host'],
+    ['https://192.168.1.1/c.json', 'public host'],
+    ['https://[::1]/c.json', 'public host'],
+    ['https://metadata.google.internal/c.json', 'public host'],
+    ['https://0x7f000001/c.json', 'normalized form'],
+    ['https://intranet/c.json', 'public host'],
+  ])('refuses the client_id URL %s (SSRF and draft §3 rules)', async (url, reason) => {
+    expect(clientIdUrlProblem(url)).toContain(reason);
+    const docHost = host(() => json(document({ client_id: url })));
+    const { server } = makeServer({ clientIdMetadataDocuments: { fetch: docHost.fetch } });
+    const response = await new Browser(server.fetch).fetch(await authorizeUrl(url));
+    expect(response.status).toBe(400);
+    expect(docHost.calls).toHaveLength(0);
+  });
+
+  it('accepts ordinary public https URLs', () => {
+    expect(clientIdUrlProblem(CLIENT_ID)).toBeUndefined();
+    expect(clientIdUrlProblem('https://vscode.dev/oauth/client-metadata.json')).toBeUndefined();
+  });
+});
