@@ -18,6 +18,7 @@
  */
 export { portcullis } from './handler.js';
 export { RequestAuthenticator } from './memo.js';
+export { perIssuer } from './per-issuer.js';
 export type {
   ApiContext,
   ApiHandler,

@@ -54,7 +54,8 @@ export class Browser {
 /** The action and hidden inputs of the first form on a page. */
 export function parseForm(html: string): { action: string; fields: Record<string, string> } {
   const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-  if (!action) throw new Error(`no form in page: ${html.slice(0, 300)}`);
+  if (!action)
+    throw new Error(`no form in page: ${html.replace(/<style[\s\S]*?<\/style>/g, '').slice(0, 1500)}`);
   const fields: Record<string, string> = {};
   for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
     if (m[1] !== undefined && m[2] !== undefined) fields[m[1]] = m[2];
