@@ -1,0 +1,43 @@
+/** Formats bench/results.json as the text table `pnpm bench` prints. */
+
+const fixed = (value, digits) => (value === null || value === undefined ? '—' : value.toFixed(digits));
+
+function pad(cells, widths, right) {
+  return cells.map((cell, i) => (right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ');
+}
+
+/** The table: one row per scenario, then the Worker bundle size and the run's context. */
+export function formatTable(results) {
+  const header = ['scenario', 'rate', 'unit', 'p50 ms', 'p99 ms', 'x baseline', 'vs'];
+  const right = [false, true, false, true, true, true, false];
+  const rows = results.scenarios.map((s) =>
+    s.error
+      ? [s.title, 'FAILED', '', '', '', '', s.error.slice(0, 80)]
+      : [
+          s.title,
+          fixed(s.rps, 0),
+          s.unit,
+          fixed(s.p50Ms, 2),
+          fixed(s.p99Ms, 2),
+          fixed(s.ratioToBaseline, 2),
+          s.vs ? `${fixed(s.ratioToVs, 2)} x ${s.vs}` : '',
+        ],
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const lines = [pad(header, widths, right), widths.map((w) => '-'.repeat(w)).join('  ')];
+  for (const row of rows) lines.push(pad(row, widths, right));
+  const b = results.workerBundle;
+  lines.push('');
+  if (!b) lines.push('(6) worker bundle: examples/worker-pin-proxy/src/index.ts not found');
+  else if (b.error) lines.push(`(6) worker bundle: FAILED ${b.error}`);
+  else
+    lines.push(
+      `(6) worker bundle (${b.entry}, esbuild --minify): ${(b.bytes / 1024).toFixed(1)} KiB, gzip ${(b.gzipBytes / 1024).toFixed(1)} KiB`,
+    );
+  const s = results.settings;
+  lines.push(
+    `${results.node} ${results.platform}, ${results.cores} cores (${results.cpu}), load before ${results.loadavgBefore.join(' ')}; ` +
+      `${s.seconds} s/scenario after ${s.warmupSeconds} s warm-up, ${s.connections} connections, ${s.flowConcurrency} concurrent flows`,
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,224 @@
+#!/usr/bin/env node
+/**
+ * `pnpm bench`: load-tests Portcullis on 127.0.0.1 against a raw node:http baseline measured in the
+ * same run, prints a table and writes bench/results.json. See bench/README.md.
+ *
+ * Environment: BENCH_SECONDS (per scenario, default 10), BENCH_CONNECTIONS (autocannon, default 32),
+ * BENCH_FLOW_CONCURRENCY (default 10), BENCH_ONLY (comma-separated scenario ids).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer, stopAll } from './lib/children.mjs';
+import { runFlow } from './lib/flow.mjs';
+import { flowTest, loadTest } from './lib/load.mjs';
+import { workerBundleSize } from './lib/size.mjs';
+import { formatTable } from './lib/table.mjs';
+
+const positive = (name, fallback) => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+};
+
+const SECONDS = positive('BENCH_SECONDS', 10);
+const WARMUP = Math.min(2, Math.max(0.5, SECONDS / 5));
+const CONNECTIONS = Math.round(positive('BENCH_CONNECTIONS', 32));
+const FLOW_CONCURRENCY = Math.round(positive('BENCH_FLOW_CONCURRENCY', 10));
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
+const PIN = 'bench-pin-4242';
+const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
+
+const PING = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+const TOOLS_LIST = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+const bearer = (token) => ({ ...JSON_HEADERS, authorization: `Bearer ${token}` });
+
+/**
+ * The scenarios, in run order. `target(servers)` gives the request; `vs` names the scenario this one
+ * is best compared with (besides the baseline).
+ */
+const SCENARIOS = [
+  { id: 'baseline', title: '(1) raw node:http, no auth', target: (s) => ({ url: `${s.upstream.url}/` }) },
+  {
+    id: 'adapter-noop',
+    title: '(1b) adapter-node no-op, no auth',
+    target: (s) => ({ url: `${s.memory.url}/noop` }),
+  },
+  {
+    id: 'portcullis-memory',
+    title: '(2) authenticate + no-op, MemoryStorage',
+    vs: 'sdk-express-bearer',
+    target: (s) => ({ url: `${s.memory.url}/mcp`, headers: bearer(s.memory.token) }),
+  },
+  {
+    id: 'portcullis-sqlite',
+    title: '(2) authenticate + no-op, SQLite file',
+    vs: 'portcullis-memory',
+    target: (s) => ({ url: `${s.sqlite.url}/mcp`, headers: bearer(s.sqlite.token) }),
+  },
+  {
+    id: 'portcullis-mcp-sdk',
+    title: '(2b) protectMcpServer tools/list, Memory',
+    vs: 'portcullis-memory',
+    target: (s) => ({
+      url: `${s.memory.url}/mcp/sdk`,
+      headers: bearer(s.memory.token),
+      body: TOOLS_LIST,
+      expect: '"tools"',
+    }),
+  },
+  {
+    id: 'sdk-express-bearer',
+    title: '(3) SDK requireBearerAuth on Express',
+    target: (s) => ({ url: `${s.express.url}/mcp`, headers: bearer(s.memory.token) }),
+  },
+  {
+    id: 'portcullis-proxy',
+    title: '(4) mcpProxy, static token, Memory',
+    vs: 'plain-proxy',
+    target: (s) => ({ url: `${s.memory.url}/mcp/proxy`, headers: bearer(s.memory.token) }),
+  },
+  {
+    id: 'plain-proxy',
+    title: '(4) plain node:http proxy, no auth',
+    target: (s) => ({ url: `${s.plainProxy.url}/`, headers: bearer('ignored') }),
+  },
+  { id: 'flows-memory', title: '(5) OAuth flows/s, MemoryStorage', flows: (s) => s.memory.url },
+  { id: 'flows-sqlite', title: '(5) OAuth flows/s, SQLite file', flows: (s) => s.sqlite.url },
+];
+
+const selected = SCENARIOS.filter((s) => !ONLY || ONLY.has(s.id) || s.id === 'baseline');
+
+async function startServers(tmp) {
+  const upstream = await startServer('upstream');
+  const env = { BENCH_UPSTREAM: upstream.url, BENCH_PIN: PIN };
+  const [memory, sqlite, plainProxy] = await Promise.all([
+    startServer('portcullis', { ...env, BENCH_STORAGE: 'memory' }),
+    startServer('portcullis', { ...env, BENCH_STORAGE: 'sqlite', BENCH_SQLITE_FILE: join(tmp, 'bench.db') }),
+    startServer('plain-proxy', env),
+  ]);
+  // Real tokens, from real flows, before any load starts.
+  memory.token = (await runFlow(memory.url, PIN)).access_token;
+  sqlite.token = (await runFlow(sqlite.url, PIN)).access_token;
+  // The SDK verifier knows the same token string, so scenario (3) sends the very same requests.
+  const express = await startServer('sdk-express', { BENCH_TOKEN: memory.token });
+  return { upstream, memory, sqlite, plainProxy, express };
+}
+
+async function measure(scenario, servers) {
+  if (scenario.flows) {
+    return flowTest({
+      issuer: scenario.flows(servers),
+      pin: PIN,
+      seconds: SECONDS,
+      warmup: WARMUP,
+      concurrency: FLOW_CONCURRENCY,
+    });
+  }
+  const target = scenario.target(servers);
+  return loadTest({
+    body: PING,
+    headers: JSON_HEADERS,
+    expect: '"result"',
+    ...target,
+    seconds: SECONDS,
+    warmup: WARMUP,
+    connections: CONNECTIONS,
+  });
+}
+
+async function main() {
+  const estimate = selected.length * (SECONDS + WARMUP) + 120;
+  const deadline = setTimeout(() => {
+    process.stderr.write(`bench: still running after ${Math.round(estimate)} s, giving up\n`);
+    stopAll(1000).finally(() => process.exit(1));
+  }, estimate * 1000);
+  deadline.unref();
+
+  const tmp = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+  const rows = [];
+  let bundle = null;
+  try {
+    process.stderr.write(
+      `bench: ${SECONDS} s per scenario (+${WARMUP} s warm-up), ${CONNECTIONS} connections, ` +
+        `flow concurrency ${FLOW_CONCURRENCY}; starting servers...\n`,
+    );
+    const servers = await startServers(tmp);
+    for (const scenario of selected) {
+      process.stderr.write(`bench: ${scenario.id}...\n`);
+      try {
+        rows.push({ ...scenario, ...(await measure(scenario, servers)) });
+      } catch (error) {
+        rows.push({ ...scenario, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    try {
+      bundle = await workerBundleSize();
+    } catch (error) {
+      bundle = { error: error instanceof Error ? error.message : String(error) };
+    }
+  } finally {
+    await stopAll();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+
+  const baseline = rows.find((r) => r.id === 'baseline' && !r.error)?.rps;
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const scenarios = rows.map((r) => {
+    const other = r.vs ? byId.get(r.vs) : undefined;
+    return {
+      id: r.id,
+      title: r.title,
+      unit: r.flows ? 'flows/s' : 'req/s',
+      ...(r.error
+        ? { error: r.error }
+        : {
+            rps: round(r.rps, 1),
+            p50Ms: round(r.p50, 2),
+            p99Ms: round(r.p99, 2),
+            count: r.requests,
+            ratioToBaseline: r.flows || !baseline ? null : round(r.rps / baseline, 3),
+            ...(other?.rps && r.rps ? { vs: r.vs, ratioToVs: round(r.rps / other.rps, 3) } : {}),
+          }),
+    };
+  });
+  const results = {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    loadavgBefore: LOAD_BEFORE,
+    settings: {
+      seconds: SECONDS,
+      warmupSeconds: WARMUP,
+      connections: CONNECTIONS,
+      flowConcurrency: FLOW_CONCURRENCY,
+    },
+    scenarios,
+    workerBundle: bundle,
+  };
+  writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${formatTable(results)}\nwritten: bench/results.json\n`);
+  const failed = scenarios.filter((s) => s.error);
+  if (failed.length > 0) {
+    process.stderr.write(
+      `bench: ${failed.length} scenario(s) failed: ${failed.map((s) => s.id).join(', ')}\n`,
+    );
+    process.exitCode = 1;
+  }
+}
+
+const round = (value, digits) => Math.round(value * 10 ** digits) / 10 ** digits;
+const LOAD_BEFORE = loadavg().map((l) => round(l, 2));
+
+main().catch(async (error) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.stack : String(error)}\n`);
+  await stopAll(1000);
+  process.exit(1);
+});

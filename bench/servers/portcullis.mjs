@@ -1,0 +1,92 @@
+/**
+ * Scenarios (2), (4) and (5): a Portcullis authorization server on `node:http` through
+ * `@portcullis/adapter-node`, storage chosen by `BENCH_STORAGE` (`memory`, or `sqlite` with a file at
+ * `BENCH_SQLITE_FILE`). Runs from the TypeScript sources under tsx (see bench/tsconfig.json).
+ *
+ * Routes besides the authorization-server ones (all under the one protected resource `/mcp`):
+ * - `POST /noop`       adapter only, no auth: Web Request/Response conversion cost;
+ * - `POST /mcp`        `authenticate`, then a plain no-op handler;
+ * - `POST /mcp/sdk`    `protectMcpServer` with a real SDK `McpServer` (stateless, JSON responses);
+ * - `POST /mcp/proxy`  `mcpProxy` to `BENCH_UPSTREAM` with `staticToken` credentials.
+ */
+import { createServer } from 'node:http';
+import { toNodeListener, clientIp } from '@portcullis/adapter-node';
+import { createAuthorizationServer, MemoryStorage } from '@portcullis/core';
+import { mcpProxy, protectMcpServer, staticToken } from '@portcullis/core/mcp';
+import { pinUpstream } from '@portcullis/core/upstreams';
+import { sqliteStorage } from '@portcullis/storage-sql';
+import { announce, listen, RESULT, UPSTREAM_TOKEN } from './common.mjs';
+import { McpServer } from './deps.mjs';
+
+const kind = process.env.BENCH_STORAGE ?? 'memory';
+const storage =
+  kind === 'sqlite' ? sqliteStorage(process.env.BENCH_SQLITE_FILE ?? ':memory:') : new MemoryStorage();
+
+const server = createServer();
+server.keepAliveTimeout = 60_000;
+const port = await listen(server);
+const issuer = `http://127.0.0.1:${port}`;
+
+const as = createAuthorizationServer({
+  issuer,
+  storage,
+  // The flow scenario makes thousands of PIN attempts: lift the global attempt window for the bench.
+  upstream: pinUpstream({ pin: process.env.BENCH_PIN ?? '', maxAttemptsPerWindow: 1_000_000_000 }),
+  secret: 'bench-secret-bench-secret-bench-secret-0123456789',
+  resources: [{ path: '/mcp' }],
+  scopes: { supported: ['mcp'], default: ['mcp'] },
+  registration: { maxPerHour: 1_000_000_000 },
+  clientIp,
+});
+
+const json = () => new Response(RESULT, { headers: { 'content-type': 'application/json' } });
+
+const noop = async (request) => {
+  await request.arrayBuffer();
+  return json();
+};
+
+const authenticated = async (request) => {
+  const result = await as.authenticate(request);
+  if (!result.ok) return result.response;
+  return noop(request);
+};
+
+const sdk = protectMcpServer({
+  authenticator: as,
+  enableJsonResponse: true,
+  server: () => {
+    const mcp = new McpServer({ name: 'bench', version: '1.0.0' });
+    mcp.registerTool('echo', { description: 'Echoes nothing back' }, async () => ({
+      content: [{ type: 'text', text: 'ok' }],
+    }));
+    return mcp;
+  },
+});
+
+const proxy = mcpProxy({
+  upstream: new URL('/mcp', process.env.BENCH_UPSTREAM),
+  authenticator: as,
+  credentials: staticToken(UPSTREAM_TOKEN),
+});
+
+const routes = new Map([
+  ['/noop', noop],
+  ['/mcp', authenticated],
+  ['/mcp/sdk', sdk],
+  ['/mcp/proxy', proxy],
+]);
+
+server.on(
+  'request',
+  toNodeListener(async (request) => {
+    if (as.handles(request)) return as.fetch(request);
+    const route = routes.get(new URL(request.url).pathname);
+    return route ? route(request) : Response.json({ error: 'not_found' }, { status: 404 });
+  }),
+);
+
+announce(port, async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await storage.close?.();
+});
