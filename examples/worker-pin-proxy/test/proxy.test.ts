@@ -21,12 +21,13 @@ const REDIRECT = 'http://127.0.0.1:9/callback';
 let upstream: Upstream;
 let mf: Miniflare;
 let origin: string;
+let script: string;
 const fetchWorker = (path: string, init?: RequestInit) =>
   fetch(new URL(path, origin), { ...init, redirect: 'manual' });
 
 beforeAll(async () => {
   upstream = await startUpstream(UPSTREAM_TOKEN);
-  const script = await bundleWorker(fileURLToPath(new URL('../src/index.ts', import.meta.url)));
+  script = await bundleWorker(fileURLToPath(new URL('../src/index.ts', import.meta.url)));
   mf = new Miniflare({
     modules: true,
     script,
@@ -104,8 +105,8 @@ class PinClientProvider implements OAuthClientProvider {
 }
 
 /** Connects the SDK client through the whole OAuth flow (discovery, DCR, PKCE, PIN, token). */
-async function connect(provider: PinClientProvider): Promise<Client> {
-  const url = new URL('/mcp', origin);
+async function connect(provider: PinClientProvider, at = origin): Promise<Client> {
+  const url = new URL('/mcp', at);
   const first = new StreamableHTTPClientTransport(url, { authProvider: provider });
   const client = new Client({ name: 'sdk-test', version: '1.0.0' });
   await expect(client.connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
@@ -222,6 +223,45 @@ describe('worker-pin-proxy in workerd', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     expect(refused.status).toBe(401);
+  });
+
+  it('runs without KV, everything in the Durable Object', async () => {
+    const doOnly = new Miniflare({
+      modules: true,
+      script,
+      compatibilityDate: '2025-07-01',
+      host: '127.0.0.1',
+      port: 0,
+      durableObjects: { PORTCULLIS: { className: 'PortcullisCoordinator', useSQLite: true } },
+      bindings: { UPSTREAM_MCP: upstream.url, UPSTREAM_TOKEN, AUTH_PIN: PIN, PORTCULLIS_SECRET: SECRET },
+    });
+    try {
+      const client = await connect(new PinClientProvider(PIN), (await doOnly.ready).origin);
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['list_repos']);
+      await client.close();
+    } finally {
+      await doOnly.dispose();
+    }
+  });
+
+  it('names missing settings in a 500 without revealing any value', async () => {
+    const broken = new Miniflare({
+      modules: true,
+      script,
+      compatibilityDate: '2025-07-01',
+      durableObjects: { PORTCULLIS: { className: 'PortcullisCoordinator', useSQLite: true } },
+      bindings: { UPSTREAM_MCP: upstream.url, AUTH_PIN: PIN, PORTCULLIS_SECRET: SECRET },
+    });
+    try {
+      const response = await broken.dispatchFetch('http://localhost/.well-known/oauth-authorization-server');
+      expect(response.status).toBe(500);
+      const body = await response.text();
+      expect(JSON.parse(body)).toMatchObject({ error: 'server_error' });
+      expect(body).not.toContain(PIN);
+      expect(body).not.toContain(SECRET);
+    } finally {
+      await broken.dispose();
+    }
   });
 
   it('honours the lifetimes configured in vars', async () => {

@@ -19,8 +19,6 @@ interface Stored {
   readonly g: number | null;
 }
 
-/** How often the coordinator's alarm sweeps entries past their time to live. */
-const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 const LIST_PAGE = 500;
 
 const isString = (v: unknown): v is string => typeof v === 'string';
@@ -82,6 +80,8 @@ const json = (body: unknown, status = 200): Response =>
  * ```
  */
 export class PortcullisCoordinator {
+  /** How long after a write the alarm sweeps entries past their time to live (ms); default one hour. */
+  protected readonly sweepIntervalMs: number = 60 * 60 * 1000;
   readonly #storage: DurableObjectStorageLike;
   #alarmScheduled = false;
 
@@ -186,7 +186,7 @@ export class PortcullisCoordinator {
   async #scheduleSweep(): Promise<void> {
     if (this.#alarmScheduled) return;
     if ((await this.#storage.getAlarm()) === null)
-      await this.#storage.setAlarm(Date.now() + SWEEP_INTERVAL_MS);
+      await this.#storage.setAlarm(Date.now() + this.sweepIntervalMs);
     this.#alarmScheduled = true;
   }
 

@@ -18,7 +18,10 @@ beforeAll(async () => {
     script,
     compatibilityDate: '2025-07-01',
     kvNamespaces: ['KV'],
-    durableObjects: { PORTCULLIS: { className: 'PortcullisCoordinator', useSQLite: true } },
+    durableObjects: {
+      PORTCULLIS: { className: 'PortcullisCoordinator', useSQLite: true },
+      FAST: { className: 'FastSweepingCoordinator', useSQLite: true },
+    },
   });
   kv = await mf.getKVNamespace('KV');
 });
@@ -122,6 +125,20 @@ describe('cloudflare consistency', () => {
     expect(await storage.deleteExpired(time)).toBe(1);
     expect(await storage.get('access', 'a')).toBeNull();
     expect((await kv.getWithMetadata(`${run}:sweep:access:a`, 'text')).value).toBe('v');
+  });
+
+  it('drops entries past their time to live from the Durable Object with its alarm', async () => {
+    const prefix = `${run}:alarm:`;
+    const past = { now: () => Date.now() - 3_600_000, advance: () => {} };
+    const writer = new WorkerdStorage('fast', prefix, { now: () => Date.now(), advance: () => {} });
+    await writer.put('code', 'short', 'v', Date.now() + 50);
+    await writer.put('code', 'long', 'v', Date.now() + 600_000);
+    // A reader whose clock is an hour behind would still see both, unless the alarm removed them.
+    const reader = new WorkerdStorage('fast', prefix, past);
+    expect((await reader.get('code', 'short'))?.value).toBe('v');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await reader.get('code', 'short')).toBeNull();
+    expect((await reader.get('code', 'long'))?.value).toBe('v');
   });
 
   it('gives KV a TTL of at least 60 seconds and keeps the logical expiry in metadata', async () => {

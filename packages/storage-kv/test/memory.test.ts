@@ -1,6 +1,6 @@
 import { storageContract } from '@portcullis/core/testkit';
 import { describe, expect, it } from 'vitest';
-import { KVStorage, memoryKV, memoryKVStorage } from '../src/index.js';
+import { KVStorage, memoryKV, memoryKVStorage, RoutedStorage, SINGLE_USE_KINDS } from '../src/index.js';
 
 storageContract('kv: in-memory', { create: (clock) => memoryKVStorage({ now: clock.now }) });
 
@@ -36,5 +36,25 @@ describe('KVStorage key layout', () => {
       Array.from({ length: 20 }, () => plain.consume('code', 'c', Date.now())),
     );
     expect(results.filter((r) => r.status === 'consumed')).toHaveLength(1);
+  });
+});
+
+describe('RoutedStorage', () => {
+  it('routes kinds and is atomic only when every single-use kind goes to an atomic storage', async () => {
+    const atomic = memoryKVStorage();
+    const inner = memoryKV();
+    const plain = new KVStorage({
+      backend: { atomic: false, get: inner.get, set: inner.set, delete: inner.delete },
+    });
+    const routes = Object.fromEntries(SINGLE_USE_KINDS.map((k) => [k, atomic]));
+    const safe = new RoutedStorage({ fallback: plain, routes });
+    expect(safe.capabilities.atomic).toBe(true);
+    await safe.put('client', 'c', 'in-plain', null);
+    await safe.put('code', 'k', 'in-atomic', null);
+    expect((await plain.get('client', 'c'))?.value).toBe('in-plain');
+    expect(await atomic.get('client', 'c')).toBeNull();
+    expect((await atomic.get('code', 'k'))?.value).toBe('in-atomic');
+    const { refresh: _dropped, ...withoutRefresh } = routes;
+    expect(new RoutedStorage({ fallback: plain, routes: withoutRefresh }).capabilities.atomic).toBe(false);
   });
 });
