@@ -7,6 +7,8 @@ export type { ResourceServer, ResourceServerOptions } from './server.js';
 export { jwtVerifier } from './jwt.js';
 export type { JwtVerifierOptions } from './jwt.js';
 export { introspectionVerifier } from './introspection.js';
+export { cloudflareAccessVerifier } from './cloudflare-access.js';
+export type { CloudflareAccessVerifierOptions } from './cloudflare-access.js';
 export type { IntrospectionVerifierOptions } from './introspection.js';
 export type {
   ClaimNames,

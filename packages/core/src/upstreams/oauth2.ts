@@ -87,7 +87,7 @@ export function oauth2Upstream(options: OAuth2UpstreamOptions): IdentityUpstream
           502,
         );
       }
-      if (!user || !user.userId) {
+      if (!user?.userId) {
         ctx.loginFailed('user lookup refused the user');
         return { type: 'denied', pendingId: result.pendingId, reason: 'Sign-in refused for this account' };
       }

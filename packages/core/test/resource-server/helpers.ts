@@ -46,10 +46,10 @@ export interface LocalIssuer extends LocalServer {
   sign(claims: JWTPayload, options?: { typ?: string; expiresIn?: number; kid?: string }): Promise<string>;
 }
 
-/** Generates an ES256 key pair and serves its public key as a JWKS at `/jwks`. */
-export async function startIssuer(path = '/jwks'): Promise<LocalIssuer> {
-  const { publicKey, privateKey } = await generateKeyPair('ES256');
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+/** Generates a key pair (ES256 by default) and serves its public key as a JWKS at `/jwks`. */
+export async function startIssuer(path = '/jwks', alg: 'ES256' | 'RS256' = 'ES256'): Promise<LocalIssuer> {
+  const { publicKey, privateKey } = await generateKeyPair(alg);
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg, use: 'sig' };
   let requests = 0;
   const server = await startServer((req, res) => {
     if (req.url === path) {
@@ -68,7 +68,7 @@ export async function startIssuer(path = '/jwks'): Promise<LocalIssuer> {
     async sign(claims, options = {}) {
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT({ iat: now, exp: now + (options.expiresIn ?? 300), ...claims })
-        .setProtectedHeader({ alg: 'ES256', kid: options.kid ?? 'k1', typ: options.typ ?? 'at+jwt' })
+        .setProtectedHeader({ alg, kid: options.kid ?? 'k1', typ: options.typ ?? 'at+jwt' })
         .sign(privateKey);
     },
   };

@@ -65,7 +65,7 @@ export async function s256(verifier: string): Promise<string> {
 }
 
 export const CLIENT_REDIRECT = 'http://127.0.0.1:65000/cb';
-export const VERIFIER = 'v'.repeat(43) + '0123456789';
+export const VERIFIER = `${'v'.repeat(43)}0123456789`;
 
 /** Registers a public client and returns its id. */
 export async function registerClient(as: AuthorizationServer, issuer: string): Promise<string> {

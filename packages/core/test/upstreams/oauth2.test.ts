@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthorizationServer, MemoryStorage } from '../../src/index.js';
+import { oauth2Upstream } from '../../src/upstreams/index.js';
+import { type LocalServer, readBody, startServer } from '../resource-server/helpers.js';
+import { TestBrowser, approveConsent, authorizeUrl, redeem, registerClient, s256 } from './flow-helpers.js';
+
+const ISSUER = 'http://127.0.0.1:8790';
+
+/** A plain OAuth 2 provider (GitHub-like): authorize, token with PKCE check, user API. */
+async function startProvider() {
+  const codes = new Map<string, { challenge: string; redirectUri: string }>();
+  const stats = { tokenRequests: 0, lastTokenAuth: '' };
+  const server: LocalServer = await startServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/authorize') {
+      const code = `code-${codes.size}`;
+      codes.set(code, {
+        challenge: url.searchParams.get('code_challenge') ?? '',
+        redirectUri: url.searchParams.get('redirect_uri') ?? '',
+      });
+      const back = new URL(url.searchParams.get('redirect_uri') ?? '');
+      back.searchParams.set('code', code);
+      back.searchParams.set('state', url.searchParams.get('state') ?? '');
+      res.writeHead(302, { location: back.toString() });
+      res.end();
+      return;
+    }
+    if (url.pathname === '/token') {
+      stats.tokenRequests++;
+      stats.lastTokenAuth = req.headers.authorization ?? '';
+      const form = new URLSearchParams(await readBody(req));
+      const entry = codes.get(form.get('code') ?? '');
+      res.setHeader('content-type', 'application/json');
+      const verifierOk = entry && (await s256(form.get('code_verifier') ?? '')) === entry.challenge;
+      if (!entry || !verifierOk || entry.redirectUri !== form.get('redirect_uri')) {
+        res.statusCode = 400;
+        res.end(JSON.stringify({ error: 'invalid_grant' }));
+        return;
+      }
+      codes.delete(form.get('code') ?? '');
+      res.end(
+        JSON.stringify({ access_token: 'provider-access-token', token_type: 'bearer', scope: 'read:user' }),
+      );
+      return;
+    }
+    if (url.pathname === '/api/user') {
+      if (req.headers.authorization !== 'Bearer provider-access-token') {
+        res.statusCode = 401;
+        res.end();
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ id: 4242, login: 'octo', email: 'octo@corp.test', verified: true }));
+      return;
+    }
+    res.statusCode = 404;
+    res.end();
+  });
+  return { ...server, stats };
+}
+
+describe('oauth2Upstream against a plain OAuth 2 provider', () => {
+  let provider: Awaited<ReturnType<typeof startProvider>>;
+  beforeAll(async () => {
+    provider = await startProvider();
+  });
+  afterAll(() => provider.close());
+
+  const setup = () => {
+    const as = createAuthorizationServer({
+      issuer: ISSUER,
+      storage: new MemoryStorage(),
+      upstream: oauth2Upstream({
+        authorizationEndpoint: `${provider.url}/authorize`,
+        tokenEndpoint: `${provider.url}/token`,
+        clientId: 'gh-client',
+        clientSecret: 'gh-secret',
+        scopes: ['read:user'],
+        allowedEmails: ['octo@corp.test'],
+        userInfo: async (token, fetch) => {
+          const me = (await (
+            await fetch(`${provider.url}/api/user`, { headers: { authorization: `Bearer ${token}` } })
+          ).json()) as { id: number; login: string; email: string; verified: boolean };
+          return { userId: String(me.id), email: me.email, emailVerified: me.verified, name: me.login };
+        },
+      }),
+      secret: 'oauth2-tests-secret-0123456789abcdefgh',
+      resources: [{ path: '/mcp' }],
+    });
+    return { as, browser: new TestBrowser(as, ISSUER) };
+  };
+
+  it('signs in with PKCE and state, maps the user and keeps the provider token', async () => {
+    const s = setup();
+    const clientId = await registerClient(s.as, ISSUER);
+    const { url: callback } = await s.browser.follow(
+      await authorizeUrl(ISSUER, clientId),
+      (u) => u.pathname === '/callback',
+    );
+    const done = await approveConsent(s.browser, await s.browser.fetch(callback.toString()));
+    expect(done.status).toBe(302);
+    // RFC 6749 §2.3.1: id and secret are form-encoded, then base64.
+    const [id, secret] = atob(provider.stats.lastTokenAuth.replace(/^Basic /, ''))
+      .split(':')
+      .map(decodeURIComponent);
+    expect([id, secret]).toEqual(['gh-client', 'gh-secret']);
+    const code = new URL(done.headers.get('location') ?? '').searchParams.get('code') ?? '';
+    const tokens = await redeem(s.as, ISSUER, clientId, code);
+    const auth = await s.as.authenticate(
+      new Request(`${ISSUER}/mcp`, { headers: { authorization: `Bearer ${tokens.access_token}` } }),
+    );
+    expect(auth.ok).toBe(true);
+    if (!auth.ok) return;
+    expect(auth.info).toMatchObject({ userId: '4242', email: 'octo@corp.test', name: 'octo' });
+    expect(auth.info.upstreamToken?.accessToken).toBe('provider-access-token');
+  });
+
+  it('refuses a callback with a foreign iss without redeeming its code', async () => {
+    const s = setup();
+    const clientId = await registerClient(s.as, ISSUER);
+    const { url: callback } = await s.browser.follow(
+      await authorizeUrl(ISSUER, clientId),
+      (u) => u.pathname === '/callback',
+    );
+    const before = provider.stats.tokenRequests;
+    const mixedUp = new URL(callback);
+    mixedUp.searchParams.set('iss', 'https://evil.example');
+    expect((await s.browser.fetch(mixedUp.toString())).status).toBe(400);
+    expect(provider.stats.tokenRequests).toBe(before);
+    const first = await s.browser.fetch(callback.toString());
+    expect(first.status).toBe(200);
+    expect(provider.stats.tokenRequests).toBe(before + 1);
+  });
+});
