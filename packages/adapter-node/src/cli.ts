@@ -4,6 +4,7 @@
  * environment variables or `--config file.json`. Run `portcullis --help` for every option.
  * @module
  */
+import type { Gateway } from './cli/gateway.js';
 import { runCli } from './cli/main.js';
 
 const io = {
@@ -11,23 +12,29 @@ const io = {
   err: (line: string) => process.stderr.write(`${line}\n`),
 };
 
-const result = await runCli(process.argv.slice(2), process.env, io);
-if ('exitCode' in result) {
-  process.exitCode = result.exitCode;
-} else {
-  const { gateway } = result;
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      process.exit(1);
-    }
+let gateway: Gateway | undefined;
+let stopping = false;
+function shutdown(): void {
+  if (!gateway) return; // still starting: shut down as soon as the gateway is up
+  gateway.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+}
+// Installed before start-up, so a signal during start-up is not lost.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1); // a second signal: stop now
     stopping = true;
     io.out(`Received ${signal}, shutting down…`);
-    gateway.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+    shutdown();
+  });
+}
+
+const result = await runCli(process.argv.slice(2), process.env, io);
+if ('exitCode' in result) {
+  process.exit(result.exitCode);
+} else {
+  gateway = result.gateway;
+  if (stopping) shutdown();
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, PinOAuthProvider, whoami } from './helpers/mcp-client.js';
 import { type CliProcess, freePort, spawnCli } from './helpers/spawn.js';
+import { startUpstreamMcp } from './helpers/upstream.js';
 
 let dir: string;
 const running: CliProcess[] = [];
@@ -58,6 +59,38 @@ describe('portcullis CLI', () => {
     expect((await whoami(again)).userId).toBe('owner');
     await again.close();
     expect(await second.stop()).toBe(0);
+  });
+
+  it('proxies to UPSTREAM_MCP_URL with UPSTREAM_TOKEN and the identity headers', async () => {
+    const upstream = await startUpstreamMcp();
+    try {
+      const port = String(await freePort());
+      const cli = start([], {
+        PORT: port,
+        STORAGE_URL: 'memory:',
+        PORTCULLIS_PIN: '86420864',
+        UPSTREAM_MCP_URL: upstream.url,
+        UPSTREAM_TOKEN: 'upstream-pat-value',
+        LOG_EVENTS: 'false',
+      });
+      const [, mcpUrl] = await cli.waitFor(/MCP endpoint:\s+(\S+)/);
+      expect(cli.stdout()).toContain(`MCP server:    ${upstream.url}`);
+      const provider = new PinOAuthProvider('86420864');
+      const client = await connectClient(mcpUrl as string, provider);
+      const result = await client.callTool({ name: 'upstream_user', arguments: {} });
+      expect(result.content).toEqual([{ type: 'text', text: 'owner' }]);
+      const last = upstream.seen.at(-1)!;
+      expect(last.get('authorization')).toBe('Bearer upstream-pat-value');
+      expect(last.get('x-forwarded-user')).toBe('owner');
+      expect(
+        upstream.seen.some((h) => h.get('authorization')?.includes(provider.tokens()!.access_token)),
+      ).toBe(false);
+      await client.close();
+      expect(cli.stdout()).not.toContain('upstream-pat-value');
+      expect(await cli.stop()).toBe(0);
+    } finally {
+      await upstream.close();
+    }
   });
 
   it('prints every option with its environment variable on --help', async () => {

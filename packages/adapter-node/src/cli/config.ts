@@ -64,7 +64,7 @@ const schema = z
     identity: z.enum(['pin', 'oidc'], { message: 'must be pin or oidc' }).optional(),
     pin: z
       .string()
-      .regex(/^\d{6,32}$/, { message: 'must be 6 to 32 digits' })
+      .regex(/^[\x20-\x7e]{6,128}$/, { message: 'must be 6 to 128 printable characters' })
       .optional(),
     oidcIssuer: httpUrl.optional(),
     oidcClientId: z.string().min(1).optional(),

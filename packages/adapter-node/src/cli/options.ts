@@ -59,7 +59,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: 'pin',
     env: 'PORTCULLIS_PIN',
-    description: 'PIN for PIN consent (6+ digits)',
+    description: 'PIN or passphrase for PIN consent (6+ characters)',
     defaultText: 'a random PIN printed once at start',
   },
   {
