@@ -28,7 +28,7 @@ export class Core {
 
   constructor(options: AuthorizationServerOptions) {
     this.config = resolveConfig(options, { random: webRandom });
-    this.records = new Records(this.config.storage);
+    this.records = new Records(this.config.storage, this.config.storageTimeoutMs);
     this.keys = new KeyRing(this.config.secrets);
     this.basePath = this.config.issuerUrl.pathname.replace(/\/+$/, '');
     this.secureCookies = this.config.issuerUrl.protocol === 'https:';

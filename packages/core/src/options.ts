@@ -58,6 +58,8 @@ export interface AuthorizationServerOptions {
     /** The fetch used to get documents (e.g. one with an egress proxy); default the global fetch. */
     readonly fetch?: (input: string, init: RequestInit) => Promise<Response>;
   };
+  /** How long one storage operation may take before the request answers 503; default 8000 ms. */
+  readonly storageTimeoutMs?: number;
   /** Remember consent per user and client; default `true`. */
   readonly rememberConsent?: boolean;
   /** Name shown on the authorization pages; default `Portcullis`. */
@@ -158,6 +160,7 @@ const optionsSchema = z.object({
       fetch: z.function().optional(),
     })
     .optional(),
+  storageTimeoutMs: z.number().int().positive().max(120_000).optional(),
   rememberConsent: z.boolean().optional(),
   serviceName: z.string().min(1).max(100).optional(),
   allowNonAtomicStorage: z.literal('single-instance').optional(),
@@ -192,6 +195,7 @@ export interface ResolvedConfig {
     cacheSeconds: number;
     fetch: (input: string, init: RequestInit) => Promise<Response>;
   };
+  readonly storageTimeoutMs: number;
   readonly rememberConsent: boolean;
   readonly serviceName: string;
   readonly onEvent: (event: PortcullisEvent) => void;
@@ -258,6 +262,7 @@ export function resolveConfig(
       cacheSeconds: options.clientIdMetadataDocuments?.cacheSeconds ?? 300,
       fetch: options.clientIdMetadataDocuments?.fetch ?? ((input, init) => fetch(input, init)),
     },
+    storageTimeoutMs: options.storageTimeoutMs ?? 8000,
     rememberConsent: options.rememberConsent ?? true,
     serviceName: options.serviceName ?? 'Portcullis',
     onEvent: (event) => {

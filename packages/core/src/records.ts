@@ -98,13 +98,23 @@ export type PendingRecord = z.infer<typeof pendingRecord>;
  * {@link StorageUnavailableError} (503 `temporarily_unavailable`), never a 500.
  */
 export class Records {
-  constructor(readonly storage: Storage) {}
+  /** @param timeoutMs how long one storage operation may take before the request gives up with 503. */
+  constructor(
+    readonly storage: Storage,
+    readonly timeoutMs = 8000,
+  ) {}
 
   async #call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
     try {
-      return await fn();
+      return await Promise.race([fn(), timeout]);
     } catch (error) {
       throw new StorageUnavailableError(operation, error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -92,3 +92,29 @@ describe('storage faults', () => {
     expect(events.some((e) => e.type === 'token_issued')).toBe(false);
   });
 });
+
+describe('storage timeouts', () => {
+  it('a storage that never answers gives 503 after storageTimeoutMs', async () => {
+    const inner = new MemoryStorage();
+    const hanging: Storage = {
+      capabilities: { atomic: true },
+      get: () => new Promise(() => {}),
+      put: (k, key, v, e) => inner.put(k, key, v, e),
+      delete: (k, key) => inner.delete(k, key),
+      consume: (k, key, n) => inner.consume(k, key, n),
+      increment: (k, key, e) => inner.increment(k, key, e),
+    };
+    const { server } = makeServer({ storage: hanging, storageTimeoutMs: 50 });
+    const token = await tokenRequest(server.fetch, {
+      grant_type: 'refresh_token',
+      refresh_token: 'x',
+      client_id: 'c',
+    });
+    expect(token.status).toBe(503);
+    expect((await token.json()).error).toBe('temporarily_unavailable');
+    const auth = await server.authenticate(
+      new Request(`${ISSUER}/mcp`, { headers: { authorization: 'Bearer pcat_x' } }),
+    );
+    expect(!auth.ok && auth.response.status).toBe(503);
+  });
+});
