@@ -88,6 +88,12 @@ const SCENARIOS = [
     title: '(4) plain node:http proxy, no auth',
     target: (s) => ({ url: `${s.plainProxy.url}/`, headers: bearer('ignored') }),
   },
+  {
+    id: 'fetch-proxy',
+    title: '(4b) adapter + fetch() proxy, no auth',
+    vs: 'plain-proxy',
+    target: (s) => ({ url: `${s.memory.url}/fetch-proxy`, headers: bearer('ignored') }),
+  },
   { id: 'flows-memory', title: '(5) OAuth flows/s, MemoryStorage', flows: (s) => s.memory.url },
   { id: 'flows-sqlite', title: '(5) OAuth flows/s, SQLite file', flows: (s) => s.sqlite.url },
 ];
@@ -141,6 +147,8 @@ async function main() {
   deadline.unref();
 
   const tmp = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+  // Also on SIGINT/SIGTERM, whose handler (lib/children.mjs) exits without unwinding this function.
+  process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
   const rows = [];
   let bundle = null;
   try {
@@ -194,6 +202,7 @@ async function main() {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: availableParallelism(),
     loadavgBefore: LOAD_BEFORE,
+    loadavgAfter: loadavg().map((l) => round(l, 2)),
     settings: {
       seconds: SECONDS,
       warmupSeconds: WARMUP,

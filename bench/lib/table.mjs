@@ -36,8 +36,14 @@ export function formatTable(results) {
     );
   const s = results.settings;
   lines.push(
-    `${results.node} ${results.platform}, ${results.cores} cores (${results.cpu}), load before ${results.loadavgBefore.join(' ')}; ` +
+    `${results.node} ${results.platform}, ${results.cores} cores (${results.cpu}), load ${results.loadavgBefore[0]} -> ${results.loadavgAfter[0]}; ` +
       `${s.seconds} s/scenario after ${s.warmupSeconds} s warm-up, ${s.connections} connections, ${s.flowConcurrency} concurrent flows`,
   );
+  const busiest = Math.max(results.loadavgBefore[0], results.loadavgAfter[0]);
+  if (busiest > results.cores) {
+    lines.push(
+      `warning: load average ${busiest} on ${results.cores} cores — other processes competed for the CPU; compare ratios, not absolute rates, and re-run on a quiet machine`,
+    );
+  }
   return lines.join('\n');
 }

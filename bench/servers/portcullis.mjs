@@ -7,7 +7,9 @@
  * - `POST /noop`       adapter only, no auth: Web Request/Response conversion cost;
  * - `POST /mcp`        `authenticate`, then a plain no-op handler;
  * - `POST /mcp/sdk`    `protectMcpServer` with a real SDK `McpServer` (stateless, JSON responses);
- * - `POST /mcp/proxy`  `mcpProxy` to `BENCH_UPSTREAM` with `staticToken` credentials.
+ * - `POST /mcp/proxy`  `mcpProxy` to `BENCH_UPSTREAM` with `staticToken` credentials;
+ * - `POST /fetch-proxy` adapter + a bare `fetch()` forward to the same upstream, no auth: what the
+ *   Web-standard plumbing (undici fetch, Web streams) costs before any Portcullis logic.
  */
 import { createServer } from 'node:http';
 import { toNodeListener, clientIp } from '@portcullis/adapter-node';
@@ -64,13 +66,28 @@ const sdk = protectMcpServer({
   },
 });
 
+const upstreamMcp = new URL('/mcp', process.env.BENCH_UPSTREAM);
+
 const proxy = mcpProxy({
-  upstream: new URL('/mcp', process.env.BENCH_UPSTREAM),
+  upstream: upstreamMcp,
   authenticator: as,
   credentials: staticToken(UPSTREAM_TOKEN),
 });
 
+const fetchProxy = async (request) => {
+  const response = await fetch(upstreamMcp, {
+    method: request.method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${UPSTREAM_TOKEN}` },
+    body: await request.text(),
+  });
+  const headers = new Headers(response.headers);
+  for (const name of ['connection', 'keep-alive', 'transfer-encoding', 'content-length'])
+    headers.delete(name);
+  return new Response(response.body, { status: response.status, headers });
+};
+
 const routes = new Map([
+  ['/fetch-proxy', fetchProxy],
   ['/noop', noop],
   ['/mcp', authenticated],
   ['/mcp/sdk', sdk],
