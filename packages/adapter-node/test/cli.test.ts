@@ -248,6 +248,42 @@ describe('portcullis CLI', () => {
   });
 });
 
+describe('startGateway behind a TLS-terminating proxy', () => {
+  it('announces the PUBLIC_URL issuer whatever Host the proxy forwards', async () => {
+    const { parseConfig, startGateway } = await import('../src/gateway.js');
+    const gateway = await startGateway(
+      parseConfig({
+        port: 0,
+        storageUrl: 'memory:',
+        pin: '55667788',
+        trustProxy: true,
+        publicUrl: 'https://mcp.example.com',
+        logEvents: false,
+      }),
+    );
+    try {
+      expect(gateway.mcpUrl).toBe('https://mcp.example.com/mcp');
+      const local = `http://127.0.0.1:${gateway.port}`;
+      const headers = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'mcp.example.com' };
+      const metadata = (await (
+        await fetch(`${local}/.well-known/oauth-authorization-server`, { headers })
+      ).json()) as {
+        issuer: string;
+        token_endpoint: string;
+      };
+      expect(metadata.issuer).toBe('https://mcp.example.com');
+      expect(metadata.token_endpoint).toBe('https://mcp.example.com/token');
+      const refused = await fetch(`${local}/mcp`, { method: 'POST', headers, body: '{}' });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toContain(
+        'resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"',
+      );
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
 describe('pnpm demo (scripts/demo.mjs)', () => {
   it('starts a zero-configuration gateway and prints the MCP URL and the PIN', async () => {
     const { spawn } = await import('node:child_process');

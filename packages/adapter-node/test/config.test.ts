@@ -59,6 +59,15 @@ describe('gateway configuration', () => {
     expect(config.emailHeader).toBe('');
   });
 
+  it('requires PUBLIC_URL behind a trusted proxy, since the issuer cannot come from request headers', () => {
+    expect(() => parseConfig({ trustProxy: true })).toThrow(
+      /PUBLIC_URL \(publicUrl\) is required with TRUST_PROXY/,
+    );
+    expect(parseConfig({ trustProxy: true, publicUrl: 'https://mcp.example.com' }).issuer).toBe(
+      'https://mcp.example.com',
+    );
+  });
+
   it('lets the environment override the config file', async () => {
     const file = join(dir, 'config.json');
     await writeFile(file, JSON.stringify({ port: 7000, host: '0.0.0.0', scopes: ['mcp', 'admin'] }));

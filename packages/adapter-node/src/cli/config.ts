@@ -107,6 +107,14 @@ const schema = z
         break;
       }
     }
+    if (config.trustProxy && !config.publicUrl) {
+      // The issuer is fixed at start-up; behind a proxy only PUBLIC_URL can name it (never request headers).
+      ctx.addIssue({
+        code: 'custom',
+        path: ['publicUrl'],
+        message: 'is required with TRUST_PROXY (it becomes the issuer)',
+      });
+    }
     if (config.publicUrl) {
       const url = new URL(config.publicUrl);
       // OAuth 2.1 §1.5 / RFC 8252 §8.3: plain http only for loopback.
