@@ -11,6 +11,9 @@ export type { GitHubUpstreamOptions, OAuth2UpstreamOptions, OAuth2User } from '.
 export { cloudflareAccessUpstream } from './cloudflare-access.js';
 export type { CloudflareAccessUpstreamOptions } from './cloudflare-access.js';
 export { cloudflareAccessIssuer } from './cloudflare-access-jwt.js';
+/** Resource-server-only mode behind Cloudflare Access (ADR 011): verifies `Cf-Access-Jwt-Assertion`. */
+export { cloudflareAccessVerifier } from '../resource-server/cloudflare-access.js';
+export type { CloudflareAccessVerifierOptions } from '../resource-server/cloudflare-access.js';
 export type { CloudflareAccessSettings } from './cloudflare-access-jwt.js';
 export { trustedHeaderUpstream } from './trusted-header.js';
 export type { TrustedHeaderUpstreamOptions } from './trusted-header.js';
