@@ -3,7 +3,8 @@
  * `pnpm bench`: load-tests Portcullis on 127.0.0.1 against a raw node:http baseline measured in the
  * same run, prints a table and writes bench/results.json. See bench/README.md.
  *
- * Environment: BENCH_SECONDS (per scenario, default 10), BENCH_CONNECTIONS (autocannon, default 32),
+ * Environment: BENCH_SECONDS (per scenario, default 10), BENCH_ROUNDS (interleaved rounds the seconds
+ * are split into, default floor(seconds / 2) capped at 5), BENCH_CONNECTIONS (autocannon, default 32),
  * BENCH_FLOW_CONCURRENCY (default 10), BENCH_ONLY (comma-separated scenario ids).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { startServer, stopAll } from './lib/children.mjs';
 import { runFlow } from './lib/flow.mjs';
 import { flowTest, loadTest } from './lib/load.mjs';
 import { workerBundleSize } from './lib/size.mjs';
+import { aggregate } from './lib/aggregate.mjs';
 import { formatTable } from './lib/table.mjs';
 
 const positive = (name, fallback) => {
@@ -27,6 +29,7 @@ const positive = (name, fallback) => {
 
 const SECONDS = positive('BENCH_SECONDS', 10);
 const WARMUP = Math.min(2, Math.max(0.5, SECONDS / 5));
+const ROUNDS = Math.round(positive('BENCH_ROUNDS', Math.min(5, Math.max(1, Math.floor(SECONDS / 2)))));
 const CONNECTIONS = Math.round(positive('BENCH_CONNECTIONS', 32));
 const FLOW_CONCURRENCY = Math.round(positive('BENCH_FLOW_CONCURRENCY', 10));
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
@@ -116,13 +119,13 @@ async function startServers(tmp) {
   return { upstream, memory, sqlite, plainProxy, express };
 }
 
-async function measure(scenario, servers) {
+async function measure(scenario, servers, seconds, warmup) {
   if (scenario.flows) {
     return flowTest({
       issuer: scenario.flows(servers),
       pin: PIN,
-      seconds: SECONDS,
-      warmup: WARMUP,
+      seconds,
+      warmup,
       concurrency: FLOW_CONCURRENCY,
     });
   }
@@ -132,14 +135,14 @@ async function measure(scenario, servers) {
     headers: JSON_HEADERS,
     expect: '"result"',
     ...target,
-    seconds: SECONDS,
-    warmup: WARMUP,
+    seconds,
+    warmup,
     connections: CONNECTIONS,
   });
 }
 
 async function main() {
-  const estimate = selected.length * (SECONDS + WARMUP) + 120;
+  const estimate = selected.length * (SECONDS + WARMUP + ROUNDS) + 120;
   const deadline = setTimeout(() => {
     process.stderr.write(`bench: still running after ${Math.round(estimate)} s, giving up\n`);
     stopAll(1000).finally(() => process.exit(1));
@@ -149,20 +152,28 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
   // Also on SIGINT/SIGTERM, whose handler (lib/children.mjs) exits without unwinding this function.
   process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
-  const rows = [];
+  // samples[round][scenario id] = a measurement or { error }.
+  const samples = [];
   let bundle = null;
   try {
     process.stderr.write(
-      `bench: ${SECONDS} s per scenario (+${WARMUP} s warm-up), ${CONNECTIONS} connections, ` +
-        `flow concurrency ${FLOW_CONCURRENCY}; starting servers...\n`,
+      `bench: ${SECONDS} s per scenario in ${ROUNDS} interleaved round(s) (+${WARMUP} s warm-up), ` +
+        `${CONNECTIONS} connections, flow concurrency ${FLOW_CONCURRENCY}; starting servers...\n`,
     );
     const servers = await startServers(tmp);
-    for (const scenario of selected) {
-      process.stderr.write(`bench: ${scenario.id}...\n`);
-      try {
-        rows.push({ ...scenario, ...(await measure(scenario, servers)) });
-      } catch (error) {
-        rows.push({ ...scenario, error: error instanceof Error ? error.message : String(error) });
+    const failed = new Set();
+    for (let round = 0; round < ROUNDS; round++) {
+      const sample = {};
+      samples.push(sample);
+      for (const scenario of selected) {
+        if (failed.has(scenario.id)) continue;
+        process.stderr.write(`bench: round ${round + 1}/${ROUNDS} ${scenario.id}...\n`);
+        try {
+          sample[scenario.id] = await measure(scenario, servers, SECONDS / ROUNDS, round === 0 ? WARMUP : 0);
+        } catch (error) {
+          failed.add(scenario.id);
+          sample[scenario.id] = { error: error instanceof Error ? error.message : String(error) };
+        }
       }
     }
     try {
@@ -175,26 +186,7 @@ async function main() {
     rmSync(tmp, { recursive: true, force: true });
   }
 
-  const baseline = rows.find((r) => r.id === 'baseline' && !r.error)?.rps;
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  const scenarios = rows.map((r) => {
-    const other = r.vs ? byId.get(r.vs) : undefined;
-    return {
-      id: r.id,
-      title: r.title,
-      unit: r.flows ? 'flows/s' : 'req/s',
-      ...(r.error
-        ? { error: r.error }
-        : {
-            rps: round(r.rps, 1),
-            p50Ms: round(r.p50, 2),
-            p99Ms: round(r.p99, 2),
-            count: r.requests,
-            ratioToBaseline: r.flows || !baseline ? null : round(r.rps / baseline, 3),
-            ...(other?.rps && r.rps ? { vs: r.vs, ratioToVs: round(r.rps / other.rps, 3) } : {}),
-          }),
-    };
-  });
+  const scenarios = aggregate(selected, samples, round);
   const results = {
     date: new Date().toISOString(),
     node: process.version,
@@ -205,6 +197,7 @@ async function main() {
     loadavgAfter: loadavg().map((l) => round(l, 2)),
     settings: {
       seconds: SECONDS,
+      rounds: ROUNDS,
       warmupSeconds: WARMUP,
       connections: CONNECTIONS,
       flowConcurrency: FLOW_CONCURRENCY,

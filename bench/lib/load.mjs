@@ -7,7 +7,7 @@ import { runFlow } from './flow.mjs';
 
 /**
  * Checks one request by hand first (status 200 and the expected body), then loads `url` for
- * `seconds` after a discarded warm-up. Resolves `{ rps, p50, p99, requests, errors, non2xx }`.
+ * `seconds` after a discarded warm-up. Resolves `{ rps, p50, p99, requests, seconds }`.
  */
 export async function loadTest({
   url,
@@ -38,6 +38,7 @@ export async function loadTest({
     p50: result.latency.p50,
     p99: result.latency.p99,
     requests: result.requests.total,
+    seconds: result.duration,
   };
 }
 
@@ -74,5 +75,6 @@ export async function flowTest({ issuer, pin, seconds, warmup, concurrency }) {
     p50: percentile(durations, 50),
     p99: percentile(durations, 99),
     requests: durations.length,
+    seconds: elapsed,
   };
 }

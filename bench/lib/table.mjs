@@ -37,7 +37,7 @@ export function formatTable(results) {
   const s = results.settings;
   lines.push(
     `${results.node} ${results.platform}, ${results.cores} cores (${results.cpu}), load ${results.loadavgBefore[0]} -> ${results.loadavgAfter[0]}; ` +
-      `${s.seconds} s/scenario after ${s.warmupSeconds} s warm-up, ${s.connections} connections, ${s.flowConcurrency} concurrent flows`,
+      `${s.seconds} s/scenario in ${s.rounds} round(s) after ${s.warmupSeconds} s warm-up, ${s.connections} connections, ${s.flowConcurrency} concurrent flows`,
   );
   const busiest = Math.max(results.loadavgBefore[0], results.loadavgAfter[0]);
   if (busiest > results.cores) {
