@@ -1,8 +1,8 @@
 import {
-  type TokenVerifier,
   createResourceServer,
   introspectionVerifier,
   jwtVerifier,
+  type TokenVerifier,
 } from '@portcullis/core';
 import { identityHeaders, mcpProxy } from '@portcullis/core/mcp';
 import { cloudflareAccessVerifier } from '@portcullis/core/upstreams';

@@ -4,11 +4,9 @@
  * `protectMcpServer` needs the optional peer `@modelcontextprotocol/sdk`; the proxy does not.
  * @module
  */
-export { protectMcpServer } from './protect.js';
-export type { McpSessionOptions, ProtectMcpServerOptions } from './protect.js';
-export { mcpProxy } from './proxy.js';
-export type { McpProxyOptions } from './proxy.js';
-export { customCredentials, identityHeaders, staticToken, upstreamIdpToken } from './credentials.js';
+
+export type { McpAuthInfo, PortcullisAuthExtra } from './auth-info.js';
+export { toAuthInfo } from './auth-info.js';
 export type {
   CredentialFunction,
   CredentialRefusal,
@@ -16,6 +14,9 @@ export type {
   IdentityHeaderOptions,
   UpstreamCredentials,
 } from './credentials.js';
-export { toAuthInfo } from './auth-info.js';
-export type { McpAuthInfo, PortcullisAuthExtra } from './auth-info.js';
+export { customCredentials, identityHeaders, staticToken, upstreamIdpToken } from './credentials.js';
 export type { ScopeRequirements } from './jsonrpc.js';
+export type { McpSessionOptions, ProtectMcpServerOptions } from './protect.js';
+export { protectMcpServer } from './protect.js';
+export type { McpProxyOptions } from './proxy.js';
+export { mcpProxy } from './proxy.js';

@@ -1,9 +1,9 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Authenticator, TokenInfo } from '../types.js';
 import { toAuthInfo } from './auth-info.js';
-import { type ScopeRequirements, jsonRpcError, readJsonRpcBody, requiredScopesFor } from './jsonrpc.js';
+import { jsonRpcError, readJsonRpcBody, requiredScopesFor, type ScopeRequirements } from './jsonrpc.js';
 import { insufficientScope } from './step-up.js';
 
 /** Session handling of {@link protectMcpServer}. */

@@ -1,14 +1,14 @@
 import { bearerErrorResponse } from '../resource-server/challenge.js';
 import type { Authenticator, TokenInfo } from '../types.js';
-import { type CredentialFunction, type UpstreamCredentials, customCredentials } from './credentials.js';
-import { EndpointSigner, rewriteEndpointEvents } from './legacy-sse.js';
+import { type CredentialFunction, customCredentials, type UpstreamCredentials } from './credentials.js';
 import {
-  type ScopeRequirements,
   jsonRpcError,
   jsonRpcId,
   readJsonRpcBody,
   requiredScopesFor,
+  type ScopeRequirements,
 } from './jsonrpc.js';
+import { EndpointSigner, rewriteEndpointEvents } from './legacy-sse.js';
 import { insufficientScope } from './step-up.js';
 
 /** Options of {@link mcpProxy}. */

@@ -1,9 +1,9 @@
+import type { Props } from '../types.js';
 import {
   CF_ACCESS_ASSERTION_HEADER,
   type CloudflareAccessSettings,
   cloudflareAccessAssertionVerifier,
 } from '../upstreams/cloudflare-access-jwt.js';
-import type { Props } from '../types.js';
 import type { TokenVerifier, VerificationResult } from './verifier.js';
 import { audiences } from './verifier.js';
 

@@ -2,14 +2,22 @@
  * Resource-server-only mode (ADR 011): verify tokens issued by an external authorization server.
  * @module
  */
-export { createResourceServer } from './server.js';
-export type { ResourceServer, ResourceServerOptions } from './server.js';
-export { jwtVerifier } from './jwt.js';
-export type { JwtVerifierOptions } from './jwt.js';
-export { introspectionVerifier } from './introspection.js';
-export { cloudflareAccessVerifier } from './cloudflare-access.js';
+
+export type { BearerChallenge } from './challenge.js';
+export {
+  bearerErrorResponse,
+  formatBearerChallenge,
+  protectedResourceMetadataUrl,
+  readBearerToken,
+} from './challenge.js';
 export type { CloudflareAccessVerifierOptions } from './cloudflare-access.js';
+export { cloudflareAccessVerifier } from './cloudflare-access.js';
 export type { IntrospectionVerifierOptions } from './introspection.js';
+export { introspectionVerifier } from './introspection.js';
+export type { JwtVerifierOptions } from './jwt.js';
+export { jwtVerifier } from './jwt.js';
+export type { ResourceServer, ResourceServerOptions } from './server.js';
+export { createResourceServer } from './server.js';
 export type {
   ClaimNames,
   TokenVerifier,
@@ -17,10 +25,3 @@ export type {
   VerifiedAccessToken,
   VerifyContext,
 } from './verifier.js';
-export {
-  bearerErrorResponse,
-  formatBearerChallenge,
-  protectedResourceMetadataUrl,
-  readBearerToken,
-} from './challenge.js';
-export type { BearerChallenge } from './challenge.js';

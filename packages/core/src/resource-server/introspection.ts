@@ -1,12 +1,12 @@
 import type { Props } from '../types.js';
 import {
+  audiences,
   type ClaimNames,
+  identityFromClaims,
+  parseScopes,
   type TokenVerifier,
   type VerificationResult,
   type VerifiedAccessToken,
-  audiences,
-  identityFromClaims,
-  parseScopes,
 } from './verifier.js';
 
 /** Options of {@link introspectionVerifier}. */

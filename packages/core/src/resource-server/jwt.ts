@@ -1,20 +1,20 @@
 import {
-  type JSONWebKeySet,
-  type JWTPayload,
-  type JWTVerifyGetKey,
   createLocalJWKSet,
   createRemoteJWKSet,
   errors,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
 import type { Props } from '../types.js';
 import {
-  type ClaimNames,
-  type TokenVerifier,
-  type VerificationResult,
   audiences,
+  type ClaimNames,
   identityFromClaims,
   parseScopes,
+  type TokenVerifier,
+  type VerificationResult,
 } from './verifier.js';
 
 /** Options of {@link jwtVerifier}. */

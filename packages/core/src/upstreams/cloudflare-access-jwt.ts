@@ -1,4 +1,4 @@
-import { type JWTPayload, type JWTVerifyGetKey, createRemoteJWKSet, errors, jwtVerify } from 'jose';
+import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 
 /** Where a Cloudflare Access application's assertions come from. */
 export interface CloudflareAccessSettings {

@@ -2,10 +2,10 @@ import * as oauth from 'oauth4webapi';
 import type { Identity, Props } from '../types.js';
 import type { IdentityUpstream, UpstreamOutcome } from '../upstream.js';
 import {
-  type OAuthClientSettings,
   beginAuthorization,
   handleCallback,
   isCallbackResult,
+  type OAuthClientSettings,
   upstreamTokenOf,
 } from './oauth-flow.js';
 import { type EmailPolicy, emailRefusal, failure, requireSecureUrl } from './shared.js';

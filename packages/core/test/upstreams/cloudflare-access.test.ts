@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PortcullisEvent, createAuthorizationServer, MemoryStorage } from '../../src/index.js';
+import { createAuthorizationServer, MemoryStorage, type PortcullisEvent } from '../../src/index.js';
 import { cloudflareAccessUpstream } from '../../src/upstreams/index.js';
 import { type LocalIssuer, startIssuer } from '../resource-server/helpers.js';
-import { TestBrowser, approveConsent, authorizeUrl, redeem, registerClient } from './flow-helpers.js';
+import { approveConsent, authorizeUrl, redeem, registerClient, TestBrowser } from './flow-helpers.js';
 
 const ISSUER = 'http://127.0.0.1:8788';
 const TEAM = 'https://testteam.cloudflareaccess.com';

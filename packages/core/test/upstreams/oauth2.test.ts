@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizationServer, MemoryStorage } from '../../src/index.js';
-import { oauth2Upstream } from '../../src/upstreams/index.js';
+import { githubUpstream, oauth2Upstream } from '../../src/upstreams/index.js';
 import { type LocalServer, readBody, startServer } from '../resource-server/helpers.js';
-import { TestBrowser, approveConsent, authorizeUrl, redeem, registerClient, s256 } from './flow-helpers.js';
+import { approveConsent, authorizeUrl, redeem, registerClient, s256, TestBrowser } from './flow-helpers.js';
 
 const ISSUER = 'http://127.0.0.1:8790';
 
@@ -12,7 +12,7 @@ async function startProvider() {
   const stats = { tokenRequests: 0, lastTokenAuth: '' };
   const server: LocalServer = await startServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/authorize') {
+    if (url.pathname === '/authorize' || url.pathname === '/login/oauth/authorize') {
       const code = `code-${codes.size}`;
       codes.set(code, {
         challenge: url.searchParams.get('code_challenge') ?? '',
@@ -25,7 +25,7 @@ async function startProvider() {
       res.end();
       return;
     }
-    if (url.pathname === '/token') {
+    if (url.pathname === '/token' || url.pathname === '/login/oauth/access_token') {
       stats.tokenRequests++;
       stats.lastTokenAuth = req.headers.authorization ?? '';
       const form = new URLSearchParams(await readBody(req));
@@ -43,7 +43,20 @@ async function startProvider() {
       );
       return;
     }
-    if (url.pathname === '/api/user') {
+    if (
+      url.pathname === '/api/v3/user/emails' &&
+      req.headers.authorization === 'Bearer provider-access-token'
+    ) {
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify([
+          { email: 'octo@unverified.test', primary: false, verified: false },
+          { email: 'octo@corp.test', primary: true, verified: true },
+        ]),
+      );
+      return;
+    }
+    if (url.pathname === '/api/user' || url.pathname === '/api/v3/user') {
       if (req.headers.authorization !== 'Bearer provider-access-token') {
         res.statusCode = 401;
         res.end();
@@ -130,5 +143,50 @@ describe('oauth2Upstream against a plain OAuth 2 provider', () => {
     const first = await s.browser.fetch(callback.toString());
     expect(first.status).toBe(200);
     expect(provider.stats.tokenRequests).toBe(before + 1);
+  });
+
+  it('githubUpstream maps the numeric id, primary verified email and login, and honours allowedUsers', async () => {
+    const make = (allowedUsers?: string[]) => {
+      const as = createAuthorizationServer({
+        issuer: ISSUER,
+        storage: new MemoryStorage(),
+        upstream: githubUpstream({
+          clientId: 'gh-client',
+          clientSecret: 'gh-secret',
+          webUrl: provider.url,
+          apiUrl: `${provider.url}/api/v3`,
+          ...(allowedUsers ? { allowedUsers } : {}),
+        }),
+        secret: 'github-tests-secret-0123456789abcdefgh',
+        resources: [{ path: '/mcp' }],
+      });
+      return { as, browser: new TestBrowser(as, ISSUER) };
+    };
+    const s = make(['OCTO']);
+    const clientId = await registerClient(s.as, ISSUER);
+    const { url: callback } = await s.browser.follow(
+      await authorizeUrl(ISSUER, clientId),
+      (u) => u.pathname === '/callback',
+    );
+    const done = await approveConsent(s.browser, await s.browser.fetch(callback.toString()));
+    const code = new URL(done.headers.get('location') ?? '').searchParams.get('code') ?? '';
+    const tokens = await redeem(s.as, ISSUER, clientId, code);
+    const auth = await s.as.authenticate(
+      new Request(`${ISSUER}/mcp`, { headers: { authorization: `Bearer ${tokens.access_token}` } }),
+    );
+    expect(auth.ok && auth.info).toMatchObject({
+      userId: '4242',
+      email: 'octo@corp.test',
+      props: { githubLogin: 'octo' },
+    });
+
+    const other = make(['someone-else']);
+    const otherClient = await registerClient(other.as, ISSUER);
+    const { url: otherCallback } = await other.browser.follow(
+      await authorizeUrl(ISSUER, otherClient),
+      (u) => u.pathname === '/callback',
+    );
+    const refused = await other.browser.fetch(otherCallback.toString());
+    expect(new URL(refused.headers.get('location') ?? '').searchParams.get('error')).toBe('access_denied');
   });
 });

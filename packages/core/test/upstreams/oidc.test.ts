@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PortcullisEvent, createAuthorizationServer, MemoryStorage } from '../../src/index.js';
+import { createAuthorizationServer, MemoryStorage, type PortcullisEvent } from '../../src/index.js';
 import { oidcUpstream } from '../../src/upstreams/index.js';
 import {
-  CLIENT_REDIRECT,
-  TestBrowser,
   approveConsent,
   authorizeUrl,
+  CLIENT_REDIRECT,
   redeem,
   registerClient,
+  TestBrowser,
 } from './flow-helpers.js';
-import { type TestOp, startOp } from './oidc-provider.js';
+import { startOp, type TestOp } from './oidc-provider.js';
 
 const ISSUER = 'http://127.0.0.1:8787';
 const SECRET = 'upstream-tests-secret-0123456789abcdef';

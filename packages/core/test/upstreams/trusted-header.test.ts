@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAuthorizationServer, MemoryStorage } from '../../src/index.js';
 import { trustedHeaderUpstream } from '../../src/upstreams/index.js';
-import { TestBrowser, approveConsent, authorizeUrl, redeem, registerClient } from './flow-helpers.js';
+import { approveConsent, authorizeUrl, redeem, registerClient, TestBrowser } from './flow-helpers.js';
 
 const ISSUER = 'http://127.0.0.1:8789';
 const PROXY_SECRET = 'proxy-shared-secret-0123456789abcdefghij';
