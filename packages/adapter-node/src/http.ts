@@ -3,8 +3,8 @@ import {
   BadRequestError,
   BodyTooLargeError,
   DEFAULT_BODY_LIMIT,
-  type ToWebRequestOptions,
   requestClientIp,
+  type ToWebRequestOptions,
   toWebRequest,
 } from './request.js';
 import { sendWebResponse } from './response.js';
