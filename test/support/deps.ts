@@ -1,0 +1,28 @@
+/**
+ * Third-party test dependencies that live in a workspace package rather than at the root (the root
+ * test folders have no package.json of their own): playwright-core and the MCP SDK are devDependencies
+ * of packages/adapter-node, so they are loaded from there. One place to change if they move to the root.
+ */
+import { createRequire } from 'node:module';
+
+const fromAdapterNode = createRequire(new URL('../../packages/adapter-node/package.json', import.meta.url));
+
+type Playwright = typeof import('../../packages/adapter-node/node_modules/playwright-core/index.js');
+
+/** playwright-core (CommonJS), resolved from packages/adapter-node. */
+export const playwright = fromAdapterNode('playwright-core') as Playwright;
+
+export type {
+  Browser as PlaywrightBrowser,
+  BrowserContext,
+  Page,
+} from '../../packages/adapter-node/node_modules/playwright-core/index.js';
+
+/** The Debian chromium the browser tests drive, and the flags they use. */
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+];
