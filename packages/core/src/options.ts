@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { englishErrors } from './validation.js';
 import type { RandomSource } from './crypto/random.js';
 import type { Storage } from './storage/types.js';
 import type { PortcullisEvent } from './types.js';
@@ -82,92 +83,92 @@ export interface AuthorizationServerOptions {
 const loopback = (host: string) =>
   host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 
-const issuerSchema = z.string().superRefine((value, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
-    return;
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback(url.hostname))) {
-    ctx.addIssue({ code: 'custom', message: 'must use https (http is allowed on loopback only)' });
-  }
-  // RFC 8414 §2: no query or fragment in the issuer.
-  if (url.search || url.hash || value.includes('#'))
-    ctx.addIssue({ code: 'custom', message: 'must not have a query or fragment' });
-  if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not contain credentials' });
-});
+const issuerSchema = z.string().check(
+  z.superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.issues.push({ code: 'custom', message: 'must be an absolute URL', input: value });
+      return;
+    }
+    const problem = (message: string) => ctx.issues.push({ code: 'custom', message, input: value });
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback(url.hostname))) {
+      problem('must use https (http is allowed on loopback only)');
+    }
+    // RFC 8414 §2: no query or fragment in the issuer.
+    if (url.search || url.hash || value.includes('#')) problem('must not have a query or fragment');
+    if (url.username || url.password) problem('must not contain credentials');
+  }),
+);
 
-const seconds = (max: number) => z.number().int().positive().max(max);
+const seconds = (max: number) => z.int().check(z.positive(), z.maximum(max));
 const scopeToken = z
   .string()
-  .regex(
-    /^[\x21\x23-\x5B\x5D-\x7E]+$/,
-    'scope tokens are printable ASCII without spaces, quotes or backslashes',
+  .check(
+    z.regex(
+      /^[\x21\x23-\x5B\x5D-\x7E]+$/,
+      'scope tokens are printable ASCII without spaces, quotes or backslashes',
+    ),
   );
+const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function');
+const implementing = (members: string[], message: string) =>
+  z.custom((v) => typeof v === 'object' && v !== null && members.every((m) => m in v), message);
 
 const optionsSchema = z.object({
   issuer: issuerSchema,
-  storage: z.custom<Storage>(
-    (v) => typeof v === 'object' && v !== null && 'consume' in v && 'capabilities' in v,
-    {
-      message: 'must implement the Storage interface',
-    },
-  ),
-  upstream: z.custom<IdentityUpstream>(
-    (v) => typeof v === 'object' && v !== null && 'begin' in v && 'handle' in v,
-    {
-      message: 'must implement the IdentityUpstream interface',
-    },
-  ),
+  storage: implementing(['consume', 'capabilities'], 'must implement the Storage interface'),
+  upstream: implementing(['begin', 'handle'], 'must implement the IdentityUpstream interface'),
   secret: z
-    .union([z.string(), z.array(z.string()).min(1)])
-    .refine(
-      (v) => (typeof v === 'string' ? [v] : v).every((s) => s.length >= 32),
-      'every secret must be at least 32 characters',
+    .union([z.string(), z.array(z.string()).check(z.minLength(1))])
+    .check(
+      z.refine(
+        (v) => (typeof v === 'string' ? [v] : v).every((s) => s.length >= 32),
+        'every secret must be at least 32 characters',
+      ),
     ),
-  resources: z
-    .array(
-      z.object({
-        path: z.string().regex(/^\/[^?#]*$/, 'must be a path starting with "/"'),
-        resource: z.url().optional(),
-        name: z.string().optional(),
-        scopes: z.array(scopeToken).optional(),
-      }),
-    )
-    .min(1)
-    .optional(),
-  scopes: z
-    .object({ supported: z.array(scopeToken).optional(), default: z.array(scopeToken).optional() })
-    .optional(),
-  lifetimes: z
-    .object({
-      authorizationCode: seconds(600).optional(),
-      accessToken: seconds(86_400 * 7).optional(),
-      refreshToken: seconds(86_400 * 365).optional(),
-      pendingAuthorization: seconds(3600).optional(),
-      grant: seconds(86_400 * 3650).optional(),
-    })
-    .optional(),
-  registration: z
-    .object({ enabled: z.boolean().optional(), maxPerHour: z.number().int().positive().optional() })
-    .optional(),
-  clientIdMetadataDocuments: z
-    .object({
-      enabled: z.boolean().optional(),
-      cacheSeconds: seconds(86_400).optional(),
-      fetch: z.function().optional(),
-    })
-    .optional(),
-  storageTimeoutMs: z.number().int().positive().max(120_000).optional(),
-  rememberConsent: z.boolean().optional(),
-  serviceName: z.string().min(1).max(100).optional(),
-  allowNonAtomicStorage: z.literal('single-instance').optional(),
-  onEvent: z.function().optional(),
-  clientIp: z.function().optional(),
-  now: z.function().optional(),
-  random: z.function().optional(),
+  resources: z.optional(
+    z
+      .array(
+        z.object({
+          path: z.string().check(z.regex(/^\/[^?#]*$/, 'must be a path starting with "/"')),
+          resource: z.optional(z.url()),
+          name: z.optional(z.string()),
+          scopes: z.optional(z.array(scopeToken)),
+        }),
+      )
+      .check(z.minLength(1)),
+  ),
+  scopes: z.optional(
+    z.object({ supported: z.optional(z.array(scopeToken)), default: z.optional(z.array(scopeToken)) }),
+  ),
+  lifetimes: z.optional(
+    z.object({
+      authorizationCode: z.optional(seconds(600)),
+      accessToken: z.optional(seconds(86_400 * 7)),
+      refreshToken: z.optional(seconds(86_400 * 365)),
+      pendingAuthorization: z.optional(seconds(3600)),
+      grant: z.optional(seconds(86_400 * 3650)),
+    }),
+  ),
+  registration: z.optional(
+    z.object({ enabled: z.optional(z.boolean()), maxPerHour: z.optional(z.int().check(z.positive())) }),
+  ),
+  clientIdMetadataDocuments: z.optional(
+    z.object({
+      enabled: z.optional(z.boolean()),
+      cacheSeconds: z.optional(seconds(86_400)),
+      fetch: z.optional(fn),
+    }),
+  ),
+  storageTimeoutMs: z.optional(z.int().check(z.positive(), z.maximum(120_000))),
+  rememberConsent: z.optional(z.boolean()),
+  serviceName: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+  allowNonAtomicStorage: z.optional(z.literal('single-instance')),
+  onEvent: z.optional(fn),
+  clientIp: z.optional(fn),
+  now: z.optional(fn),
+  random: z.optional(fn),
 });
 
 /** Thrown by {@link createAuthorizationServer} for invalid options; the message lists every problem. */
@@ -209,7 +210,7 @@ export function resolveConfig(
   options: AuthorizationServerOptions,
   defaults: { random: RandomSource },
 ): ResolvedConfig {
-  const parsed = optionsSchema.safeParse(options);
+  const parsed = optionsSchema.safeParse(options, { error: englishErrors });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`);
     throw new ConfigurationError(`Invalid Portcullis options:\n  - ${problems.join('\n  - ')}`);

@@ -1,25 +1,25 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { StorageUnavailableError } from './errors.js';
 import type { ConsumeResult, RecordKind, Storage } from './storage/types.js';
 
 /** A registered client (RFC 7591 §2). Secrets and registration tokens are stored as SHA-256 hashes. */
 export const clientRecord = z.object({
   clientId: z.string(),
-  secretHash: z.string().optional(),
-  registrationTokenHash: z.string().optional(),
+  secretHash: z.optional(z.string()),
+  registrationTokenHash: z.optional(z.string()),
   authMethod: z.enum(['none', 'client_secret_basic', 'client_secret_post']),
   redirectUris: z.array(z.string()),
   grantTypes: z.array(z.string()),
   responseTypes: z.array(z.string()),
-  clientName: z.string().optional(),
-  clientUri: z.string().optional(),
-  logoUri: z.string().optional(),
-  scope: z.string().optional(),
-  contacts: z.array(z.string()).optional(),
-  tosUri: z.string().optional(),
-  policyUri: z.string().optional(),
-  softwareId: z.string().optional(),
-  softwareVersion: z.string().optional(),
+  clientName: z.optional(z.string()),
+  clientUri: z.optional(z.string()),
+  logoUri: z.optional(z.string()),
+  scope: z.optional(z.string()),
+  contacts: z.optional(z.array(z.string())),
+  tosUri: z.optional(z.string()),
+  policyUri: z.optional(z.string()),
+  softwareId: z.optional(z.string()),
+  softwareVersion: z.optional(z.string()),
   issuedAt: z.number(),
 });
 export type ClientRecord = z.infer<typeof clientRecord>;
@@ -79,7 +79,7 @@ export type ConsentRecord = z.infer<typeof consentRecord>;
 export const pendingRecord = z.object({
   clientId: z.string(),
   redirectUri: z.string(),
-  state: z.string().optional(),
+  state: z.optional(z.string()),
   codeChallenge: z.string(),
   scopes: z.array(z.string()),
   resource: z.string(),
@@ -87,9 +87,9 @@ export const pendingRecord = z.object({
   browserHash: z.string(),
   expiresAt: z.number(),
   /** Sealed upstream state (PKCE verifier, nonce…). */
-  upstreamState: z.string().optional(),
+  upstreamState: z.optional(z.string()),
   /** Sealed identity waiting for the consent page. */
-  identity: z.string().optional(),
+  identity: z.optional(z.string()),
 });
 export type PendingRecord = z.infer<typeof pendingRecord>;
 
@@ -118,7 +118,7 @@ export class Records {
     }
   }
 
-  async get<T>(kind: RecordKind, key: string, schema: z.ZodType<T>): Promise<T | null> {
+  async get<T>(kind: RecordKind, key: string, schema: z.ZodMiniType<T>): Promise<T | null> {
     const stored = await this.#call(`get ${kind}`, () => this.storage.get(kind, key));
     return stored ? parse(schema, stored.value) : null;
   }
@@ -135,7 +135,7 @@ export class Records {
     kind: RecordKind,
     key: string,
     now: number,
-    schema: z.ZodType<T>,
+    schema: z.ZodMiniType<T>,
   ): Promise<{ status: 'consumed' | 'already_consumed'; record: T } | null> {
     const result: ConsumeResult = await this.#call(`consume ${kind}`, () =>
       this.storage.consume(kind, key, now),
@@ -150,7 +150,7 @@ export class Records {
   }
 }
 
-function parse<T>(schema: z.ZodType<T>, value: string): T | null {
+function parse<T>(schema: z.ZodMiniType<T>, value: string): T | null {
   try {
     const result = schema.safeParse(JSON.parse(value));
     return result.success ? result.data : null;

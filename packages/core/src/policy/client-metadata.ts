@@ -1,41 +1,39 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Core } from '../context.js';
 import { OAuthError } from '../errors.js';
 import type { ClientRecord } from '../records.js';
+import { englishErrors } from '../validation.js';
 import { redirectUriProblem } from './redirect-uri.js';
 
 const MAX_REDIRECT_URIS = 10;
-const text = (max: number) => z.string().max(max);
-const httpsUri = z
-  .string()
-  .max(2000)
-  .refine((v) => {
+const text = (max: number) => z.string().check(z.maxLength(max));
+const httpUri = z.string().check(
+  z.maxLength(2000),
+  z.refine((v) => {
     try {
       const url = new URL(v);
       return url.protocol === 'https:' || url.protocol === 'http:';
     } catch {
       return false;
     }
-  }, 'must be an http(s) URL');
+  }, 'must be an http(s) URL'),
+);
 
 /** RFC 7591 §2 client metadata this server accepts; unknown fields are ignored (§3.1). */
 const metadataSchema = z.object({
-  redirect_uris: z.array(z.string()).min(1).max(MAX_REDIRECT_URIS),
-  token_endpoint_auth_method: z.enum(['none', 'client_secret_basic', 'client_secret_post']).optional(),
-  grant_types: z
-    .array(z.enum(['authorization_code', 'refresh_token']))
-    .min(1)
-    .optional(),
-  response_types: z.array(z.literal('code')).min(1).optional(),
-  client_name: text(200).optional(),
-  client_uri: httpsUri.optional(),
-  logo_uri: httpsUri.optional(),
-  scope: text(1000).optional(),
-  contacts: z.array(text(320)).max(10).optional(),
-  tos_uri: httpsUri.optional(),
-  policy_uri: httpsUri.optional(),
-  software_id: text(200).optional(),
-  software_version: text(100).optional(),
+  redirect_uris: z.array(z.string()).check(z.minLength(1), z.maxLength(MAX_REDIRECT_URIS)),
+  token_endpoint_auth_method: z.optional(z.enum(['none', 'client_secret_basic', 'client_secret_post'])),
+  grant_types: z.optional(z.array(z.enum(['authorization_code', 'refresh_token'])).check(z.minLength(1))),
+  response_types: z.optional(z.array(z.literal('code')).check(z.minLength(1))),
+  client_name: z.optional(text(200)),
+  client_uri: z.optional(httpUri),
+  logo_uri: z.optional(httpUri),
+  scope: z.optional(text(1000)),
+  contacts: z.optional(z.array(text(320)).check(z.maxLength(10))),
+  tos_uri: z.optional(httpUri),
+  policy_uri: z.optional(httpUri),
+  software_id: z.optional(text(200)),
+  software_version: z.optional(text(100)),
 });
 
 /** Validates RFC 7591 metadata and returns the client record fields it determines. */
@@ -65,7 +63,7 @@ export function validateMetadata(core: Core, body: Record<string, unknown>) {
       'redirect_uris is required for the authorization code grant',
     );
   }
-  const parsed = metadataSchema.safeParse(body);
+  const parsed = metadataSchema.safeParse(body, { error: englishErrors });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') || 'metadata';
