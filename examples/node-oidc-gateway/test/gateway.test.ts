@@ -158,7 +158,16 @@ describe('node-oidc-gateway', () => {
       if (process.env.PORTCULLIS_REQUIRE_SERVICES === '1') throw new Error('POSTGRES_URL is not set');
       return;
     }
-    await proxiesAsTheUser(url, `ex${Date.now().toString(36)}_`);
+    const prefix = `ex${Date.now().toString(36)}_`;
+    try {
+      await proxiesAsTheUser(url, prefix);
+    } finally {
+      const pg = await import('pg');
+      const client = new pg.default.Client({ connectionString: url });
+      await client.connect();
+      await client.query(`DROP TABLE IF EXISTS ${prefix}records, ${prefix}migrations`);
+      await client.end();
+    }
   });
 
   it('refuses incomplete configuration with one line naming the variables', () => {
