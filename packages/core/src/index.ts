@@ -35,6 +35,7 @@ export type { IdentityUpstream, UpstreamContext, UpstreamOutcome, UpstreamRoute 
 export type { RandomSource } from './crypto/random.js';
 export type * from './types.js';
 export {
+  cloudflareAccessVerifier,
   createResourceServer,
   introspectionVerifier,
   jwtVerifier,
@@ -45,6 +46,7 @@ export {
 } from './resource-server/index.js';
 export type {
   BearerChallenge,
+  CloudflareAccessVerifierOptions,
   ClaimNames,
   IntrospectionVerifierOptions,
   JwtVerifierOptions,

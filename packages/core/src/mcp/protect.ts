@@ -1,10 +1,16 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Authenticator, TokenInfo } from '../types.js';
 import { toAuthInfo } from './auth-info.js';
 import { jsonRpcError, readJsonRpcBody, requiredScopesFor, type ScopeRequirements } from './jsonrpc.js';
 import { insufficientScope } from './step-up.js';
+
+type TransportModule = typeof import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js');
+let transportModule: Promise<TransportModule> | undefined;
+/** The SDK is an optional peer: it is loaded on first use, so `mcpProxy` works without it. */
+const loadTransport = () =>
+  (transportModule ??= import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'));
 
 /** Session handling of {@link protectMcpServer}. */
 export interface McpSessionOptions {
@@ -134,7 +140,7 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
       return new Response(null, { status: 405, headers: { allow: 'POST' } });
     }
     const server = await options.server(info);
-    const transport = new WebStandardStreamableHTTPServerTransport({
+    const transport = new (await loadTransport()).WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: options.enableJsonResponse ?? false,
     });
@@ -161,7 +167,7 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
       return jsonRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required.');
     const server = await options.server(info);
     let created: Session | undefined;
-    const transport = new WebStandardStreamableHTTPServerTransport({
+    const transport = new (await loadTransport()).WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       enableJsonResponse: options.enableJsonResponse ?? false,
       onsessioninitialized: (id) => {
