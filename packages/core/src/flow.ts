@@ -198,6 +198,7 @@ export function upstreamContext(
 ): UpstreamContext {
   return {
     issuer: core.config.issuer,
+    clientIp: core.config.clientIp(request),
     url: (path) => core.endpoint(path),
     now: () => core.now(),
     randomToken: (bytes) => core.token('', bytes),

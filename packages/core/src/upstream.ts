@@ -10,6 +10,8 @@ export interface UpstreamRoute {
 export interface UpstreamContext {
   /** The issuer identifier (the authorization server's base URL, no trailing slash). */
   readonly issuer: string;
+  /** The caller's IP address when the adapter reports it (`clientIp` option), for rate limits. */
+  readonly clientIp: string | undefined;
   /** Absolute URL of an upstream route, e.g. `ctx.url('/callback')`. */
   url(path: string): string;
   now(): number;

@@ -52,13 +52,35 @@ describe('PIN consent upstream', () => {
     expect(new URL(locked.headers.get('location')!).searchParams.get('error')).toBe('access_denied');
   });
 
-  it('limits wrong PINs across requests', async () => {
-    const { server, clientId } = await setup();
+  it('limits PIN attempts per client IP across requests, without locking out other addresses', async () => {
+    let ip = '198.51.100.1';
+    const { server, clientId } = await setup({ clientIp: () => ip });
+    const browser = new Browser(server.fetch);
+    const attempt = async (pin: string) => {
+      const { action, fields } = parseForm(await (await browser.fetch(await authorizeUrl(clientId))).text());
+      return submit(browser, action, { ...fields, pin, decision: 'approve' });
+    };
+    for (let i = 0; i < 20; i++) expect((await attempt('guess-000')).status).toBe(401);
+    const limited = await attempt(PIN);
+    expect(new URL(limited.headers.get('location')!).searchParams.get('error')).toBe('access_denied');
+    ip = '203.0.113.9';
+    expect(new URL((await attempt(PIN)).headers.get('location')!).searchParams.get('code')).toBeTruthy();
+  });
+
+  it('limits PIN attempts globally when no client IP is known', async () => {
+    const { pinUpstream } = await import('@portcullis/core/upstreams');
+    const { server, clientId } = await setup({
+      upstream: pinUpstream({ pin: PIN, maxAttemptsPerWindow: 3 }),
+    });
     const browser = new Browser(server.fetch);
     let last: Response | undefined;
-    for (let i = 0; i < 21; i++) {
+    for (let i = 0; i < 4; i++) {
       const { action, fields } = parseForm(await (await browser.fetch(await authorizeUrl(clientId))).text());
-      last = await submit(browser, action, { ...fields, pin: 'guess-000', decision: 'approve' });
+      last = await submit(browser, action, {
+        ...fields,
+        pin: i < 3 ? 'guess-000' : PIN,
+        decision: 'approve',
+      });
     }
     expect(new URL(last!.headers.get('location')!).searchParams.get('error')).toBe('access_denied');
   });

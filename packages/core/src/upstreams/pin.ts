@@ -14,9 +14,11 @@ export interface PinUpstreamOptions {
   readonly name?: string;
   /** Wrong PINs allowed per authorization request before it is cancelled; default 5. */
   readonly maxAttemptsPerRequest?: number;
-  /** Wrong PINs allowed across all requests per window; default 20. */
+  /** PIN attempts allowed per client IP per window (when the adapter reports IPs); default 20. */
+  readonly maxAttemptsPerClient?: number;
+  /** PIN attempts allowed across all callers per window; default 100. */
   readonly maxAttemptsPerWindow?: number;
-  /** The window for `maxAttemptsPerWindow` in milliseconds; default 15 minutes. */
+  /** The window of the per-client and global limits in milliseconds; default 15 minutes. */
   readonly windowMs?: number;
   /** Name shown on the page; default `this server`. */
   readonly serviceName?: string;
@@ -25,7 +27,8 @@ export interface PinUpstreamOptions {
 /**
  * PIN/passphrase consent: the zero-dependency identity upstream. The page shows which client asks for
  * what; entering the PIN authenticates the PIN holder and approves the request. Constant-time check,
- * CSRF-protected, attempt-limited per request and globally.
+ * CSRF-protected, attempt-limited per request, per client IP and globally (a wide global limit, so one
+ * attacker cannot easily lock the owner out).
  *
  * @example
  * ```ts
@@ -37,7 +40,8 @@ export function pinUpstream(options: PinUpstreamOptions): IdentityUpstream {
     throw new TypeError('pinUpstream: the PIN must be at least 6 characters');
   }
   const perRequest = options.maxAttemptsPerRequest ?? 5;
-  const perWindow = options.maxAttemptsPerWindow ?? 20;
+  const perClient = options.maxAttemptsPerClient ?? 20;
+  const perWindow = options.maxAttemptsPerWindow ?? 100;
   const windowMs = options.windowMs ?? 15 * 60_000;
   const path = '/authorize/pin';
 
@@ -89,11 +93,13 @@ export function pinUpstream(options: PinUpstreamOptions): IdentityUpstream {
       }
       if (form.get('decision') === 'deny')
         return { type: 'denied', pendingId, reason: 'The user denied the request' };
-      const [inRequest, inWindow] = await Promise.all([
+      // Every attempt counts before the PIN is checked, so parallel guesses cannot outrun the limits.
+      const [inRequest, inWindow, fromClient] = await Promise.all([
         ctx.countAttempt(`pin:${pendingId}`, 3_600_000),
         ctx.countAttempt('pin:all', windowMs),
+        ctx.clientIp ? ctx.countAttempt(`pin:ip:${ctx.clientIp}`, windowMs) : 0,
       ]);
-      if (inRequest > perRequest || inWindow > perWindow) {
+      if (inRequest > perRequest || fromClient > perClient || inWindow > perWindow) {
         ctx.loginFailed('too many PIN attempts');
         return { type: 'denied', pendingId, reason: 'Too many PIN attempts' };
       }
