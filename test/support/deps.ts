@@ -26,3 +26,24 @@ export const CHROMIUM_ARGS = [
   '--disable-gpu',
   '--disable-background-networking',
 ];
+
+// The official MCP SDK (ESM build), from the same installation packages/core's MCP entry uses.
+export {
+  auth,
+  discoverAuthorizationServerMetadata,
+  discoverOAuthProtectedResourceMetadata,
+  type OAuthClientProvider,
+  UnauthorizedError,
+} from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/auth.js';
+export { Client } from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.js';
+export { StreamableHTTPClientTransport } from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/streamableHttp.js';
+export { StdioClientTransport } from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/stdio.js';
+export { McpServer } from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/server/mcp.js';
+export type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthTokens,
+} from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/shared/auth.js';
+
+/** Path of the mcp-remote CLI (a devDependency of packages/adapter-node). */
+export const MCP_REMOTE = fromAdapterNode.resolve('mcp-remote/dist/proxy.js');

@@ -20,7 +20,10 @@ export const LIVE_SECRET = 'live-test-secret-live-test-secret-0123456789';
 
 /** A running authorization server on a random loopback port. */
 export interface LiveServer {
+  /** Origin of the listening server (`http://127.0.0.1:<port>`). */
   readonly url: string;
+  /** The issuer identifier: the origin plus the optional base path. */
+  readonly issuer: string;
   readonly as: AuthorizationServer;
   readonly events: PortcullisEvent[];
   close(): Promise<void>;
@@ -28,26 +31,30 @@ export interface LiveServer {
 
 /**
  * Starts the authorization server with the PIN upstream and MemoryStorage over node:http. `mcp`, when
- * given, answers every request the authorization server does not handle (e.g. a protected MCP route).
+ * given, builds the handler for every request the authorization server does not handle (e.g. a
+ * protected MCP route); it receives a getter for the authorization server.
  */
 export async function startLiveServer(
   options: {
-    mcp?: (request: Request) => Promise<Response>;
+    mcp?: (as: () => AuthorizationServer) => (request: Request) => Promise<Response>;
+    /** A base path for the issuer, e.g. `/auth` (RFC 8414 §3.1 path insertion). */
+    issuerPath?: string;
     overrides?: Partial<AuthorizationServerOptions>;
   } = {},
 ): Promise<LiveServer> {
   let as: AuthorizationServer | undefined;
   const events: PortcullisEvent[] = [];
+  const mcp = options.mcp?.(() => as!);
   const running: RunningServer = await serve(
     async (request) => {
       if (!as) return new Response('starting', { status: 503 });
-      if (as.handles(request) || !options.mcp) return as.fetch(request);
-      return options.mcp(request);
+      if (as.handles(request) || !mcp) return as.fetch(request);
+      return mcp(request);
     },
     { port: 0, host: '127.0.0.1' },
   );
   as = createAuthorizationServer({
-    issuer: running.url,
+    issuer: `${running.url}${options.issuerPath ?? ''}`,
     storage: new MemoryStorage(),
     upstream: pinUpstream({ pin: LIVE_PIN, userId: 'pin-holder', email: 'owner@example.com' }),
     secret: LIVE_SECRET,
@@ -60,6 +67,7 @@ export async function startLiveServer(
   const server = as;
   return {
     url: running.url,
+    issuer: server.issuer,
     as: server,
     events,
     close: () => running.close({ timeoutMs: 1000 }),
