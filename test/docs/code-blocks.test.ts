@@ -38,6 +38,14 @@ const packageOf = (specifier: string) =>
     .slice(0, specifier.startsWith('@') ? 2 : 1)
     .join('/');
 
+/** Where a workspace package (or the root) has `name` installed. */
+function findInWorkspace(name: string): string | undefined {
+  const groups = ['packages/core', 'packages/adapter-node', 'packages/storage-sql', 'packages/storage-kv'];
+  return [...groups.map((g) => join(root, g, 'node_modules', name)), join(root, 'node_modules', name)].find(
+    (dir) => existsSync(join(dir, 'package.json')),
+  );
+}
+
 /** Third-party packages the snippets import, linked into `base/node_modules` from the workspace. */
 function linkDependencies(): string[] {
   const problems: string[] = [];
@@ -47,17 +55,17 @@ function linkDependencies(): string[] {
       const specifier = match[1] ?? '';
       if (specifier.startsWith('.') || specifier.startsWith('node:') || specifier.startsWith('@portcullis/'))
         continue;
-      wanted.add(packageOf(specifier));
+      const name = packageOf(specifier);
+      wanted.add(name);
+      // Its DefinitelyTyped package, when a workspace package has one (e.g. @types/express).
+      const typesName = `@types/${name.startsWith('@') ? name.slice(1).replace('/', '__') : name}`;
+      if (findInWorkspace(typesName)) wanted.add(typesName);
     }
   }
-  const groups = ['packages/core', 'packages/adapter-node', 'packages/storage-sql', 'packages/storage-kv'];
   for (const name of wanted) {
     const link = join(base, 'node_modules', name);
     if (existsSync(link)) continue;
-    const found = [
-      ...groups.map((g) => join(root, g, 'node_modules', name)),
-      join(root, 'node_modules', name),
-    ].find((dir) => existsSync(join(dir, 'package.json')));
+    const found = findInWorkspace(name);
     if (!found) {
       problems.push(`a snippet imports "${name}", which no workspace package depends on`);
       continue;
