@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Stream } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client, MCP_REMOTE, StdioClientTransport } from '../support/deps.js';
 import { LIVE_PIN, type LiveServer, startLiveServer } from '../support/live.js';
@@ -23,7 +24,7 @@ afterEach(async () => {
 });
 
 /** Resolves with the first authorization URL mcp-remote prints on stderr. */
-function authorizationUrlFrom(stream: NodeJS.ReadableStream, log: string[]): Promise<URL> {
+function authorizationUrlFrom(stream: Stream, log: string[]): Promise<URL> {
   return new Promise((resolve, reject) => {
     let buffer = '';
     stream.on('data', (chunk: Buffer) => {
