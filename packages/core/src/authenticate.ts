@@ -1,4 +1,4 @@
-import type { Core } from './context.js';
+import type { Core, VerifiedToken } from './context.js';
 import { StorageUnavailableError, jsonResponse } from './errors.js';
 import { openGrant } from './grant.js';
 import { resourceMetadataUrl, withoutTrailingSlash } from './endpoints/metadata.js';
@@ -47,6 +47,24 @@ export function challenge(
   return jsonResponse(body, status, { 'WWW-Authenticate': `Bearer ${params.join(', ')}` });
 }
 
+/** Looks a token up (or in the token cache): live record, live grant, opened secrets; else `null`. */
+async function verifyToken(core: Core, token: string): Promise<VerifiedToken | null> {
+  const key = await core.hash(token);
+  const now = core.now();
+  const cached = core.tokenCache?.get(key);
+  if (cached) return cached.record.expiresAt > now ? cached : null;
+  const record = await core.records.get('access', key, tokenRecord);
+  if (!record || record.expiresAt <= now) return null;
+  const grant = await core.records.get('grant', record.grantId, grantRecord);
+  if (!grant) return null;
+  const secrets = await openGrant(core, grant);
+  if (!secrets) return null;
+  const verified = { record, grant, secrets };
+  const ttl = core.config.tokenCache?.ttlMs;
+  if (ttl) core.tokenCache?.set(key, verified, Math.min(now + ttl, record.expiresAt));
+  return verified;
+}
+
 /**
  * Verifies the bearer token of a request for a protected resource (RFC 6750): header only, not
  * expired, not revoked, issued for this resource (RFC 8707 audience), with the required scopes.
@@ -81,15 +99,12 @@ export async function authenticate(
   if (!match?.[1]) return fail(400, 'invalid_request', 'The Authorization header must be "Bearer <token>"');
   const token = match[1];
   try {
-    const record = await core.records.get('access', await core.hash(token), tokenRecord);
-    const now = core.now();
-    if (!record || record.expiresAt <= now)
-      return fail(401, 'invalid_token', 'The access token is invalid or expired');
+    const verified = await verifyToken(core, token);
+    if (!verified) return fail(401, 'invalid_token', 'The access token is invalid, expired or revoked');
+    const { record, grant, secrets } = verified;
     if (withoutTrailingSlash(record.resource) !== withoutTrailingSlash(resource.resource)) {
       return fail(401, 'invalid_token', 'The access token was not issued for this resource');
     }
-    const grant = await core.records.get('grant', record.grantId, grantRecord);
-    if (!grant) return fail(401, 'invalid_token', 'The access token was revoked');
     const required = options.requiredScopes ?? [];
     const missing = required.filter((s) => !record.scopes.includes(s));
     if (missing.length > 0) {
@@ -101,8 +116,6 @@ export async function authenticate(
         required,
       );
     }
-    const secrets = await openGrant(core, grant);
-    if (!secrets) return fail(401, 'invalid_token', 'The access token can no longer be verified');
     const info: TokenInfo = {
       token,
       clientId: record.clientId,

@@ -1,9 +1,18 @@
 import { sha256 } from './crypto/hash.js';
 import { KeyRing } from './crypto/keys.js';
+import { ExpiringLru } from './crypto/lru.js';
 import { randomToken, webRandom } from './crypto/random.js';
 import type { AuthorizationServerOptions, ResolvedConfig } from './options.js';
 import { resolveConfig } from './options.js';
+import type { GrantRecord, GrantSecrets, TokenRecord } from './records.js';
 import { Records } from './records.js';
+
+/** A verified access token as the token cache keeps it. */
+export interface VerifiedToken {
+  readonly record: TokenRecord;
+  readonly grant: GrantRecord;
+  readonly secrets: GrantSecrets;
+}
 
 /** Token prefixes: make leaked tokens recognisable by secret scanners. */
 export const PREFIX = {
@@ -25,6 +34,10 @@ export class Core {
   /** The issuer URL's path without trailing slash (`''` at the origin root). */
   readonly basePath: string;
   readonly secureCookies: boolean;
+  /** Opened grant secrets by grant id: grants are immutable, so this cannot go stale. */
+  readonly openedGrants: ExpiringLru<string, { sealed: string; secrets: GrantSecrets }>;
+  /** Verified access tokens by token hash, when `tokenCache` is configured. */
+  readonly tokenCache: ExpiringLru<string, VerifiedToken> | undefined;
 
   constructor(options: AuthorizationServerOptions) {
     this.config = resolveConfig(options, { random: webRandom });
@@ -32,6 +45,10 @@ export class Core {
     this.keys = new KeyRing(this.config.secrets);
     this.basePath = this.config.issuerUrl.pathname.replace(/\/+$/, '');
     this.secureCookies = this.config.issuerUrl.protocol === 'https:';
+    const now = () => this.now();
+    this.openedGrants = new ExpiringLru(1000, now);
+    const cache = this.config.tokenCache;
+    this.tokenCache = cache ? new ExpiringLru(cache.maxEntries, now) : undefined;
   }
 
   /** Epoch milliseconds. */

@@ -10,8 +10,13 @@ export const sealGrant = (core: Core, grantId: string, secrets: GrantSecrets) =>
 
 /** Opens what {@link sealGrant} sealed; `null` when the keys cannot open it. */
 export async function openGrant(core: Core, grant: GrantRecord): Promise<GrantSecrets | null> {
+  const cached = core.openedGrants.get(grant.id);
+  if (cached?.sealed === grant.sealed) return cached.secrets;
   const opened = await core.keys.open(grant.sealed, `grant:${grant.id}`);
-  return opened ? (JSON.parse(opened) as GrantSecrets) : null;
+  if (!opened) return null;
+  const secrets = JSON.parse(opened) as GrantSecrets;
+  core.openedGrants.set(grant.id, { sealed: grant.sealed, secrets }, core.now() + 60_000);
+  return secrets;
 }
 
 /**
@@ -128,5 +133,7 @@ export async function issueTokens(
 /** Revokes every token of a grant by deleting it (tokens are only valid while their grant exists). */
 export async function revokeGrant(core: Core, grantId: string, reason: string): Promise<void> {
   await core.records.delete('grant', grantId);
+  core.openedGrants.delete(grantId);
+  core.tokenCache?.deleteWhere((verified) => verified.grant.id === grantId);
   core.config.onEvent({ type: 'grant_revoked', grantId, reason });
 }

@@ -59,6 +59,12 @@ export interface AuthorizationServerOptions {
     /** The fetch used to get documents (e.g. one with an egress proxy); default the global fetch. */
     readonly fetch?: (input: string, init: RequestInit) => Promise<Response>;
   };
+  /**
+   * Caches verified access tokens in memory for a few seconds, keyed by the token's hash. Revocations
+   * made through this instance take effect at once; on other instances sharing the storage a revoked
+   * token may still pass for up to `ttlSeconds`. Off by default.
+   */
+  readonly tokenCache?: { readonly ttlSeconds?: number; readonly maxEntries?: number };
   /** How long one storage operation may take before the request answers 503; default 8000 ms. */
   readonly storageTimeoutMs?: number;
   /** Remember consent per user and client; default `true`. */
@@ -161,6 +167,12 @@ const optionsSchema = z.object({
       fetch: z.optional(fn),
     }),
   ),
+  tokenCache: z.optional(
+    z.object({
+      ttlSeconds: z.optional(z.int().check(z.positive(), z.maximum(5))),
+      maxEntries: z.optional(z.int().check(z.positive(), z.maximum(1_000_000))),
+    }),
+  ),
   storageTimeoutMs: z.optional(z.int().check(z.positive(), z.maximum(120_000))),
   rememberConsent: z.optional(z.boolean()),
   serviceName: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
@@ -196,6 +208,7 @@ export interface ResolvedConfig {
     cacheSeconds: number;
     fetch: (input: string, init: RequestInit) => Promise<Response>;
   };
+  readonly tokenCache: { ttlMs: number; maxEntries: number } | undefined;
   readonly storageTimeoutMs: number;
   readonly rememberConsent: boolean;
   readonly serviceName: string;
@@ -263,6 +276,12 @@ export function resolveConfig(
       cacheSeconds: options.clientIdMetadataDocuments?.cacheSeconds ?? 300,
       fetch: options.clientIdMetadataDocuments?.fetch ?? ((input, init) => fetch(input, init)),
     },
+    tokenCache: options.tokenCache
+      ? {
+          ttlMs: (options.tokenCache.ttlSeconds ?? 2) * 1000,
+          maxEntries: options.tokenCache.maxEntries ?? 10_000,
+        }
+      : undefined,
     storageTimeoutMs: options.storageTimeoutMs ?? 8000,
     rememberConsent: options.rememberConsent ?? true,
     serviceName: options.serviceName ?? 'Portcullis',

@@ -1,7 +1,28 @@
 import { base64url, utf8 } from './encoding.js';
 
+interface NodeCrypto {
+  createHash(algorithm: 'sha256'): {
+    update(data: string, encoding: 'utf8'): { digest(encoding: 'base64url'): string };
+  };
+}
+
+/**
+ * A synchronous SHA-256 where the runtime offers one (Node ≥ 20.16 `process.getBuiltinModule`), found by
+ * feature detection rather than an import so the core stays runtime-agnostic. Same output as WebCrypto.
+ */
+const nodeCrypto = (() => {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  try {
+    const mod = proc?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined;
+    return typeof mod?.createHash === 'function' ? mod : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
 /** SHA-256 of a string, base64url. Used as the at-rest key of tokens, codes and secrets. */
 export async function sha256(text: string): Promise<string> {
+  if (nodeCrypto) return nodeCrypto.createHash('sha256').update(text, 'utf8').digest('base64url');
   return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8(text))));
 }
 

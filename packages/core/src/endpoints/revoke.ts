@@ -35,7 +35,10 @@ export async function revoke(core: Core, request: Request): Promise<Response> {
       throw new OAuthError('unauthorized_client', 'The token was not issued to this client');
     }
     if (found.kind === 'refresh') await revokeGrant(core, found.record.grantId, 'refresh token revoked');
-    else await core.records.delete('access', found.key);
+    else {
+      await core.records.delete('access', found.key);
+      core.tokenCache?.delete(found.key);
+    }
     core.config.onEvent({ type: 'token_revoked', clientId: client.clientId, grantId: found.record.grantId });
   }
   return new Response(null, { status: 200, headers: { ...CORS_HEADERS, 'Cache-Control': 'no-store' } });
