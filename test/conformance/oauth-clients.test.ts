@@ -188,3 +188,32 @@ describe('Claude.ai connector callback', () => {
     expect((await initialize((await token.json()).access_token, '/mcp/')).status).toBe(200);
   });
 });
+
+describe('clients that rely on the single registered redirect URI', () => {
+  it('may omit redirect_uri at /authorize and then at /token (RFC 6749 §4.1.3: required only if it was sent)', async () => {
+    const redirectUri = 'http://127.0.0.1:47012/cb';
+    const registered = await registerLive(server.issuer, { redirect_uris: [redirectUri] });
+    const verifier = 'omits-redirect-uri-verifier-abcdefghijklmnopqrstuvwxyz-0123';
+    const authorize = new URL(`${server.issuer}/authorize`);
+    authorize.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: registered.client_id!,
+      code_challenge: await s256(verifier),
+      code_challenge_method: 'S256',
+      state: 'no-redirect-uri',
+    }).toString();
+    const landed = await approveOverFetch(authorize, LIVE_PIN);
+    expect(`${landed.origin}${landed.pathname}`).toBe(redirectUri);
+    const token = await fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: landed.searchParams.get('code')!,
+        code_verifier: verifier,
+        client_id: registered.client_id!,
+      }),
+    });
+    expect(token.status, await token.clone().text()).toBe(200);
+  });
+});
