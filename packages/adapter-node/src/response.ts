@@ -36,9 +36,10 @@ export function writeResponseHead(res: ServerResponse, response: Response): void
 }
 
 /**
- * Streams a Web `Response` to a Node `ServerResponse`: headers are flushed at once, then each body
- * chunk is written as it arrives (no buffering, so SSE and MCP streams reach the client live), with
- * backpressure. When the client disconnects, the body stream is cancelled.
+ * Streams a Web `Response` to a Node `ServerResponse`. Event streams get their headers flushed at once
+ * and every chunk written as it arrives (no buffering, so SSE and MCP streams reach the client live);
+ * a body that ends after its first chunk goes out in one write with `Content-Length`. Backpressure is
+ * respected, and when the client disconnects the body stream is cancelled.
  *
  * @example
  * ```ts
@@ -58,16 +59,35 @@ export async function sendWebResponse(
     if (body) await body.cancel().catch(() => undefined);
     return;
   }
-  res.flushHeaders();
+  // Event streams go out at once; other bodies that end after one chunk are sent with a length in one write.
+  const live = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
+  if (live) res.flushHeaders();
   const reader = body.getReader();
   const onClose = () => {
     if (!res.writableFinished) reader.cancel().catch(() => undefined);
   };
   res.on('close', onClose);
   try {
+    let pending: Uint8Array | undefined;
+    if (!live) {
+      const first = await reader.read();
+      if (first.done) return void res.end();
+      const second = await reader.read();
+      if (second.done) {
+        if (!res.hasHeader('content-length')) res.setHeader('content-length', first.value.byteLength);
+        return void res.end(first.value);
+      }
+      res.write(first.value);
+      pending = second.value;
+    }
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
+      let value = pending;
+      pending = undefined;
+      if (value === undefined) {
+        const next = await reader.read();
+        if (next.done) break;
+        value = next.value;
+      }
       if (res.destroyed) return;
       if (!res.write(value)) {
         if (!(await waitForDrain(res))) return;
