@@ -1,7 +1,14 @@
 import type { Core } from './context.js';
 import { PREFIX } from './context.js';
 import { consentKey, redirectToClient } from './flow.js';
-import type { GrantRecord, GrantSecrets, PendingRecord, TokenRecord } from './records.js';
+import { errorPage } from './pages/html.js';
+import {
+  type GrantRecord,
+  type GrantSecrets,
+  type PendingRecord,
+  type TokenRecord,
+  pendingRecord,
+} from './records.js';
 import type { Identity } from './types.js';
 
 /** Seals the identity details and props of a grant (AES-GCM, bound to the grant id). */
@@ -50,7 +57,14 @@ export async function finishAuthorization(
     createdAt: now,
     expiresAt: now + core.config.lifetimes.grant * 1000,
   };
-  // Single-use pending request: delete first so a double submit cannot mint two codes.
+  // The pending request is single use: of two concurrent submits of one form, only one mints a code.
+  const claim = await core.records.consume('pending', pendingId, now, pendingRecord);
+  if (claim?.status !== 'consumed') {
+    return errorPage(
+      'invalid_request',
+      'This authorization request was already completed; start again from the application',
+    );
+  }
   await core.records.delete('pending', pendingId);
   await core.records.put('grant', grantId, grant, grant.expiresAt);
   await core.records.put(

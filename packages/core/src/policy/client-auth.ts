@@ -59,7 +59,8 @@ export async function authenticateClient(
     throw new OAuthError('invalid_request', 'client_id in the body does not match the Authorization header');
   }
   const clientId = basic?.id ?? bodyId;
-  if (!clientId) throw invalidClient('Client authentication is required (client_id is missing)', false);
+  if (!clientId)
+    throw invalidClient('Client authentication is required (client_id is missing)', basic !== undefined);
   const client = await loadClient(core, clientId);
   if (!client) throw invalidClient('Unknown client', basic !== undefined);
   const used = basic ? 'client_secret_basic' : bodySecret !== undefined ? 'client_secret_post' : 'none';
