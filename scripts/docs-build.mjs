@@ -5,6 +5,7 @@
 //
 //   pnpm docs                  build docs/api; exits non-zero on any TypeDoc warning
 //   pnpm docs --undocumented   list exported declarations without TSDoc (report only, builds nothing)
+//   pnpm docs -- <typedoc options>   e.g. `--json api.json --out /tmp/api` (options override typedoc.json)
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -13,9 +14,12 @@ import { relativeEntryPoints, root } from './docs-entrypoints.mjs';
 const require = createRequire(import.meta.url);
 const typedocBin = join(dirname(require.resolve('typedoc/package.json')), 'bin', 'typedoc');
 const undocumented = process.argv.includes('--undocumented');
+// Any other argument goes to TypeDoc (e.g. `--json out.json`, `--out dir`).
+const passThrough = process.argv.slice(2).filter((arg) => arg !== '--undocumented');
 
 const args = [typedocBin, '--options', join(root, 'typedoc.json')];
 for (const entry of relativeEntryPoints()) args.push('--entryPoints', entry);
+args.push(...passThrough);
 if (undocumented) {
   args.push('--validation.notDocumented', '--treatWarningsAsErrors', 'false', '--emit', 'none');
 }
