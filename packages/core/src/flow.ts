@@ -1,4 +1,5 @@
 import type { Core } from './context.js';
+import { timingSafeEqual } from './crypto/hash.js';
 import { OAuthError } from './errors.js';
 import { readCookie } from './http.js';
 import { errorPage, htmlPage } from './pages/html.js';
@@ -13,6 +14,8 @@ import { consentPage } from './consent.js';
 export interface AuthorizationParams {
   readonly client: ClientRecord;
   readonly redirectUri: string;
+  /** Whether the request named redirect_uri explicitly. */
+  readonly redirectUriSent: boolean;
   readonly state: string | undefined;
   readonly codeChallenge: string;
   readonly scopes: readonly string[];
@@ -85,7 +88,7 @@ export async function describePending(
 /** Validates the browser binding: the flow must finish in the browser that started it. */
 export async function browserMatches(core: Core, request: Request, record: PendingRecord): Promise<boolean> {
   const cookie = readCookie(request, core.flowCookie);
-  return cookie !== undefined && (await core.hash(cookie)) === record.browserHash;
+  return cookie !== undefined && (await timingSafeEqual(await core.hash(cookie), record.browserHash));
 }
 
 /** Stores the pending request, binds it to the browser and hands it to the identity upstream. */
@@ -100,6 +103,7 @@ export async function startFlow(
   const record: PendingRecord = {
     clientId: params.client.clientId,
     redirectUri: params.redirectUri,
+    redirectUriSent: params.redirectUriSent,
     state: params.state,
     codeChallenge: params.codeChallenge,
     scopes: [...params.scopes],
@@ -155,7 +159,7 @@ export async function completeWithIdentity(
     );
   const bound =
     browser !== undefined
-      ? (await core.hash(browser)) === record.browserHash
+      ? await timingSafeEqual(await core.hash(browser), record.browserHash)
       : await browserMatches(core, request, record);
   if (!bound) {
     return errorPage('invalid_request', 'This authorization must be finished in the browser that started it');

@@ -74,6 +74,7 @@ export async function finishAuthorization(
       grantId,
       clientId: pending.clientId,
       redirectUri: pending.redirectUri,
+      redirectUriSent: pending.redirectUriSent !== false,
       codeChallenge: pending.codeChallenge,
       expiresAt: codeExpires,
     },

@@ -53,6 +53,8 @@ export const codeRecord = z.object({
   clientId: z.string(),
   redirectUri: z.string(),
   codeChallenge: z.string(),
+  /** Whether the authorization request named redirect_uri (then /token must repeat it, RFC 6749 §4.1.3). */
+  redirectUriSent: z.optional(z.boolean()),
   expiresAt: z.number(),
 });
 export type CodeRecord = z.infer<typeof codeRecord>;
@@ -80,6 +82,7 @@ export const pendingRecord = z.object({
   clientId: z.string(),
   redirectUri: z.string(),
   state: z.optional(z.string()),
+  redirectUriSent: z.optional(z.boolean()),
   codeChallenge: z.string(),
   scopes: z.array(z.string()),
   resource: z.string(),

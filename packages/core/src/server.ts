@@ -182,10 +182,9 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       const { route, match } = found;
       if (request.method === 'OPTIONS' && route.cors)
         return new Response(null, { status: 204, headers: CORS_HEADERS });
-      if (
-        !route.methods.includes(request.method) &&
-        !(request.method === 'HEAD' && route.methods.includes('GET'))
-      ) {
+      // HEAD is answered like GET on metadata only: a HEAD of /authorize must not start a flow.
+      const headAsGet = request.method === 'HEAD' && route.methods.includes('GET') && !route.page;
+      if (!route.methods.includes(request.method) && !headAsGet) {
         return errorResponse(
           new OAuthError('method_not_allowed', `Use ${route.methods.join(' or ')} for this endpoint`, 405, {
             Allow: route.methods.join(', '),

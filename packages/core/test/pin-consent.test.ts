@@ -202,3 +202,43 @@ describe('remembered consent (confused-deputy protection)', () => {
     expect(grant?.value).not.toContain('blue');
   });
 });
+
+describe('browser binding of upstream callbacks', () => {
+  /** An upstream whose callback names the user, like an OIDC callback would after the IdP login. */
+  const callbackUpstream: IdentityUpstream = {
+    name: 'test-callback',
+    routes: [{ method: 'GET', path: '/callback' }],
+    async begin(pending, _request, ctx) {
+      return new Response(null, {
+        status: 302,
+        headers: { location: ctx.url(`/callback?pending=${pending.id}`) },
+      });
+    },
+    async handle(request) {
+      const pendingId = new URL(request.url).searchParams.get('pending') ?? '';
+      return { type: 'identity', pendingId, identity: { userId: 'carol', consented: true } };
+    },
+  };
+
+  it('finishes only in the browser that started the flow, even when the other browser has its own flow cookie', async () => {
+    const { server, clientId } = await setup({ upstream: callbackUpstream });
+    const victim = new Browser(server.fetch);
+    const attacker = new Browser(server.fetch);
+    await attacker.fetch(await authorizeUrl(clientId));
+    expect(attacker.cookies.size).toBe(1);
+    const started = await victim.fetch(await authorizeUrl(clientId));
+    const callback = started.headers.get('location')!;
+    const stolen = await attacker.fetch(callback);
+    expect(stolen.status).toBe(400);
+    expect(await stolen.text()).toContain('browser that started it');
+    const finished = await victim.fetch(callback);
+    expect(new URL(finished.headers.get('location')!).searchParams.get('code')).toBeTruthy();
+  });
+
+  it('does not start a flow on HEAD /authorize', async () => {
+    const { server, clientId } = await setup();
+    const response = await server.fetch(new Request(await authorizeUrl(clientId), { method: 'HEAD' }));
+    expect(response.status).toBe(405);
+    expect(response.headers.get('set-cookie')).toBeNull();
+  });
+});

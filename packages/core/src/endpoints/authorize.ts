@@ -94,6 +94,7 @@ export async function authorize(core: Core, request: Request): Promise<Response>
   const authorization: AuthorizationParams = {
     client,
     redirectUri,
+    redirectUriSent: requested !== undefined,
     state,
     codeChallenge: challenge,
     scopes,

@@ -52,7 +52,7 @@ export async function token(core: Core, request: Request): Promise<Response> {
 
 async function redeemCode(core: Core, client: ClientRecord, form: Map<string, string>) {
   const code = required(form, 'code');
-  const redirectUri = required(form, 'redirect_uri');
+  const redirectUri = form.get('redirect_uri');
   const verifier = form.get('code_verifier');
   // OAuth 2.1 §4.1.3: the verifier is required; a missing one is a PKCE downgrade attempt.
   if (verifier === undefined)
@@ -79,9 +79,13 @@ async function redeemCode(core: Core, client: ClientRecord, form: Map<string, st
     await revokeGrant(core, record.grantId, 'authorization code presented by another client');
     throw invalidGrant('The authorization code was issued to another client');
   }
-  // RFC 6749 §4.1.3: redirect_uri must be identical to the one in the authorization request.
-  if (redirectUri !== record.redirectUri)
+  // RFC 6749 §4.1.3: redirect_uri is required when the authorization request had it, and must be identical.
+  if (record.redirectUriSent !== false && redirectUri === undefined) {
+    throw new OAuthError('invalid_request', 'The redirect_uri parameter is missing');
+  }
+  if (redirectUri !== undefined && redirectUri !== record.redirectUri) {
     throw invalidGrant('The redirect_uri does not match the authorization request');
+  }
   const challenge = base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8(verifier))));
   if (!(await timingSafeEqual(challenge, record.codeChallenge)))
     throw invalidGrant('PKCE verification failed');
