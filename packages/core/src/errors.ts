@@ -22,9 +22,13 @@ export type OAuthErrorCode =
 /** An OAuth error with its HTTP status; rendered as JSON per RFC 6749 §5.2. */
 export class OAuthError extends Error {
   constructor(
+    /** The RFC error code, sent as `error`. */
     readonly code: OAuthErrorCode,
+    /** A human-readable explanation, sent as `error_description`; never contains secrets. */
     readonly description: string,
+    /** The HTTP status of the error response. */
     readonly status = 400,
+    /** Extra response headers, e.g. `WWW-Authenticate` or `Retry-After`. */
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(`${code}: ${description}`);

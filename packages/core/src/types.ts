@@ -13,11 +13,15 @@ export type JsonValue =
 
 /** A token the identity upstream obtained at login (e.g. the upstream IdP's access token). Stored encrypted. */
 export interface UpstreamToken {
+  /** The upstream access token. */
   readonly accessToken: string;
+  /** Its token type, usually `Bearer`. */
   readonly tokenType?: string;
   /** Expiry in epoch seconds, when known. */
   readonly expiresAt?: number;
+  /** The upstream refresh token, when the IdP issued one. */
   readonly refreshToken?: string;
+  /** The scopes the IdP granted (space-separated). */
   readonly scope?: string;
 }
 
@@ -25,7 +29,9 @@ export interface UpstreamToken {
 export interface Identity {
   /** Stable identifier of the user (the `sub`). */
   readonly userId: string;
+  /** The user's email, when verified by the upstream. */
   readonly email?: string;
+  /** The user's display name. */
   readonly name?: string;
   /** Application data attached to the grant and returned by `authenticate` as `props`. */
   readonly props?: Props;
@@ -41,9 +47,13 @@ export interface Identity {
 
 /** A client as the authorization pages may show it. */
 export interface ClientSummary {
+  /** The client's `client_id`. */
   readonly clientId: string;
+  /** `client_name` from its registration (RFC 7591 §2); not verified. */
   readonly clientName?: string;
+  /** `client_uri` from its registration; not verified. */
   readonly clientUri?: string;
+  /** `logo_uri` from its registration; not verified. */
   readonly logoUri?: string;
   /** The redirect URI this request will return to. */
   readonly redirectUri: string;
@@ -53,7 +63,9 @@ export interface ClientSummary {
 export interface PendingAuthorization {
   /** Opaque id of the pending request (unguessable; bound to the flow). */
   readonly id: string;
+  /** The client asking for access. */
   readonly client: ClientSummary;
+  /** The scopes that will be granted. */
   readonly scopes: readonly string[];
   /** The protected resource (RFC 8707) the token will be bound to. */
   readonly resource: string;
@@ -65,13 +77,19 @@ export interface PendingAuthorization {
 export interface TokenInfo {
   /** The bearer token as presented (needed by MCP SDK `authInfo`). Never log it. */
   readonly token: string;
+  /** The `client_id` of the client the token was issued to. */
   readonly clientId: string;
+  /** The user (`sub`) who authorized the client. */
   readonly userId: string;
+  /** The user's verified email, when the identity upstream provided one. */
   readonly email?: string;
+  /** The user's display name, when known. */
   readonly name?: string;
+  /** The scopes granted to the token. */
   readonly scopes: readonly string[];
   /** The resource (audience) the token is bound to. */
   readonly resource: string;
+  /** Application data attached to the grant at login (`Identity.props`). */
   readonly props: Props;
   /** Expiry in epoch seconds. */
   readonly expiresAt: number;
@@ -89,11 +107,22 @@ export interface AuthenticateOptions {
 
 /** Result of `authenticate`: the token info, or the 401/403 response to send. */
 export type AuthenticateResult =
-  | { readonly ok: true; readonly info: TokenInfo }
-  | { readonly ok: false; readonly response: Response };
+  | {
+      /** The token is valid for this request. */
+      readonly ok: true;
+      /** Who called, with which client and access. */
+      readonly info: TokenInfo;
+    }
+  | {
+      /** The request is refused. */
+      readonly ok: false;
+      /** The 401/403 response to send, with its `WWW-Authenticate` challenge. */
+      readonly response: Response;
+    };
 
 /** Anything that can verify bearer tokens for a protected resource (AS mode or resource-server-only). */
 export interface Authenticator {
+  /** Verifies the bearer token of a request: the token info, or the 401/403 response to send. */
   authenticate(request: Request, options?: AuthenticateOptions): Promise<AuthenticateResult>;
   /**
    * Answers RFC 9728 protected-resource metadata requests (`/.well-known/oauth-protected-resource[/path]`);
@@ -104,31 +133,99 @@ export interface Authenticator {
 
 /** Audit events, for `onEvent`. Never carry secrets. */
 export type PortcullisEvent =
-  | { readonly type: 'client_registered'; readonly clientId: string; readonly clientName?: string }
-  | { readonly type: 'client_deleted'; readonly clientId: string }
   | {
-      readonly type: 'authorization_granted';
+      /** A client registered (RFC 7591). */
+      readonly type: 'client_registered';
+      /** Its new `client_id`. */
       readonly clientId: string;
+      /** Its `client_name`, as the client stated it. */
+      readonly clientName?: string;
+    }
+  | {
+      /** A client was deleted (RFC 7592). */
+      readonly type: 'client_deleted';
+      /** The deleted `client_id`. */
+      readonly clientId: string;
+    }
+  | {
+      /** A user approved a client: a grant and an authorization code were issued. */
+      readonly type: 'authorization_granted';
+      /** The client that received the code. */
+      readonly clientId: string;
+      /** The user who approved it. */
       readonly userId: string;
+      /** The scopes granted. */
       readonly scopes: readonly string[];
+      /** The resource (RFC 8707) the tokens are bound to. */
       readonly resource: string;
     }
-  | { readonly type: 'authorization_denied'; readonly clientId: string; readonly reason: string }
   | {
+      /** An authorization request ended with `access_denied`. */
+      readonly type: 'authorization_denied';
+      /** The client that asked. */
+      readonly clientId: string;
+      /** Why, e.g. the user denied or too many PIN attempts. */
+      readonly reason: string;
+    }
+  | {
+      /** The token endpoint issued tokens. */
       readonly type: 'token_issued';
+      /** The client that received them. */
       readonly clientId: string;
+      /** The user of the grant. */
       readonly userId: string;
+      /** The grant type used at the token endpoint. */
       readonly grantType: 'authorization_code' | 'refresh_token';
+      /** The grant the tokens belong to. */
       readonly grantId: string;
     }
-  | { readonly type: 'token_refused'; readonly reason: string; readonly clientId?: string }
   | {
+      /** The token endpoint refused a request. */
+      readonly type: 'token_refused';
+      /** The OAuth error code returned. */
+      readonly reason: string;
+      /** The client, when it was identified. */
+      readonly clientId?: string;
+    }
+  | {
+      /** A used authorization code or refresh token was presented again; its grant was revoked. */
       readonly type: 'replay_detected';
+      /** Which kind of credential was replayed. */
       readonly what: 'authorization_code' | 'refresh_token';
+      /** The client the credential was issued to. */
       readonly clientId: string;
+      /** The revoked grant. */
       readonly grantId: string;
     }
-  | { readonly type: 'token_revoked'; readonly clientId: string; readonly grantId?: string }
-  | { readonly type: 'grant_revoked'; readonly grantId: string; readonly reason: string }
-  | { readonly type: 'login_failed'; readonly upstream: string; readonly reason: string }
-  | { readonly type: 'storage_error'; readonly operation: string; readonly message: string };
+  | {
+      /** A token was revoked (RFC 7009). */
+      readonly type: 'token_revoked';
+      /** The client that revoked it. */
+      readonly clientId: string;
+      /** The grant it belonged to, when known. */
+      readonly grantId?: string;
+    }
+  | {
+      /** A grant and every token issued from it were revoked. */
+      readonly type: 'grant_revoked';
+      /** The revoked grant. */
+      readonly grantId: string;
+      /** Why, e.g. refresh-token reuse. */
+      readonly reason: string;
+    }
+  | {
+      /** The identity upstream refused a sign-in (wrong PIN, email not allowed, IdP error…). */
+      readonly type: 'login_failed';
+      /** The upstream's name, e.g. `pin` or `oidc`. */
+      readonly upstream: string;
+      /** Why, without secrets. */
+      readonly reason: string;
+    }
+  | {
+      /** The storage failed or timed out; the request got 503. */
+      readonly type: 'storage_error';
+      /** The storage operation that failed. */
+      readonly operation: string;
+      /** A short description, without secrets. */
+      readonly message: string;
+    };

@@ -2,7 +2,9 @@ import type { Identity, PendingAuthorization } from './types.js';
 
 /** A route an identity upstream serves, relative to the issuer's base path (e.g. `/callback`). */
 export interface UpstreamRoute {
+  /** The HTTP method of the route. */
   readonly method: 'GET' | 'POST';
+  /** The path, relative to the issuer's base path, e.g. `/callback`. */
   readonly path: string;
 }
 
@@ -14,6 +16,7 @@ export interface UpstreamContext {
   readonly clientIp: string | undefined;
   /** Absolute URL of an upstream route, e.g. `ctx.url('/callback')`. */
   url(path: string): string;
+  /** The server's clock, in epoch milliseconds. */
   now(): number;
   /** A fresh unguessable token (base64url of `bytes` random bytes, default 32). */
   randomToken(bytes?: number): string;
@@ -41,11 +44,30 @@ export interface UpstreamContext {
 /** What handling an upstream route produced. */
 export type UpstreamOutcome =
   /** The user is known: the core checks consent and finishes the authorization. */
-  | { readonly type: 'identity'; readonly pendingId: string; readonly identity: Identity }
+  | {
+      /** The user is known. */
+      readonly type: 'identity';
+      /** The pending authorization this identity completes. */
+      readonly pendingId: string;
+      /** Who the user is. */
+      readonly identity: Identity;
+    }
   /** The upstream answers itself (a page again, an error page, a redirect to the IdP). */
-  | { readonly type: 'response'; readonly response: Response }
+  | {
+      /** The upstream answers itself. */
+      readonly type: 'response';
+      /** The response to send as is. */
+      readonly response: Response;
+    }
   /** The user refused or the login failed for good: the client gets `access_denied` (RFC 6749 §4.1.2.1). */
-  | { readonly type: 'denied'; readonly pendingId: string; readonly reason: string };
+  | {
+      /** The authorization ends with `access_denied`. */
+      readonly type: 'denied';
+      /** The pending authorization to end with `access_denied`. */
+      readonly pendingId: string;
+      /** Why, for the audit event and the `error_description`. */
+      readonly reason: string;
+    };
 
 /**
  * Establishes who the user is during `/authorize`: a PIN page, an OIDC or OAuth 2 login, a trusted

@@ -17,6 +17,7 @@ export interface ClockOption {
  * servers and development.
  */
 export class MemoryStorage implements Storage {
+  /** Atomic within this process: JavaScript runs one operation at a time on its maps. */
   readonly capabilities = { atomic: true } as const;
   readonly #entries = new Map<string, Entry>();
   readonly #now: () => number;

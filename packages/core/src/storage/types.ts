@@ -48,11 +48,26 @@ export interface StoredRecord {
 /** What {@link Storage.consume} found. */
 export type ConsumeResult =
   /** This call consumed the record: the caller is the one and only user of it. */
-  | { readonly status: 'consumed'; readonly value: string }
+  | {
+      /** This call was the first to consume the record. */
+      readonly status: 'consumed';
+      /** The record's value. */
+      readonly value: string;
+    }
   /** The record was consumed before (a replay): callers use `value` to revoke what it issued. */
-  | { readonly status: 'already_consumed'; readonly value: string; readonly consumedAt: number }
+  | {
+      /** The record had been consumed before this call. */
+      readonly status: 'already_consumed';
+      /** The record's value. */
+      readonly value: string;
+      /** When it was first consumed, in epoch milliseconds. */
+      readonly consumedAt: number;
+    }
   /** No live record under that key (never existed, expired, or deleted). */
-  | { readonly status: 'missing' };
+  | {
+      /** No live record under that key. */
+      readonly status: 'missing';
+    };
 
 /** What a storage can guarantee. */
 export interface StorageCapabilities {
@@ -72,6 +87,7 @@ export interface StorageCapabilities {
  * `@portcullis/core/testkit`.
  */
 export interface Storage {
+  /** What this storage guarantees; the core refuses a non-atomic one unless told it runs alone. */
   readonly capabilities: StorageCapabilities;
   /** Reads a live (unexpired) record, consumed or not. */
   get(kind: RecordKind, key: string): Promise<StoredRecord | null>;
