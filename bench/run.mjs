@@ -11,11 +11,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { aggregate } from './lib/aggregate.mjs';
 import { startServer, stopAll } from './lib/children.mjs';
 import { runFlow } from './lib/flow.mjs';
 import { flowTest, loadTest } from './lib/load.mjs';
 import { workerBundleSize } from './lib/size.mjs';
-import { aggregate } from './lib/aggregate.mjs';
 import { formatTable } from './lib/table.mjs';
 
 const positive = (name, fallback) => {

@@ -12,7 +12,7 @@
  *   Web-standard plumbing (undici fetch, Web streams) costs before any Portcullis logic.
  */
 import { createServer } from 'node:http';
-import { toNodeListener, clientIp } from '@portcullis/adapter-node';
+import { clientIp, toNodeListener } from '@portcullis/adapter-node';
 import { createAuthorizationServer, MemoryStorage } from '@portcullis/core';
 import { mcpProxy, protectMcpServer, staticToken } from '@portcullis/core/mcp';
 import { pinUpstream } from '@portcullis/core/upstreams';

@@ -1,7 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: {'index': 'src/index.ts', 'mcp/index': 'src/mcp/index.ts', 'upstreams/index': 'src/upstreams/index.ts', 'testkit/index': 'src/testkit/index.ts'},
+  entry: {
+    index: 'src/index.ts',
+    'mcp/index': 'src/mcp/index.ts',
+    'upstreams/index': 'src/upstreams/index.ts',
+    'testkit/index': 'src/testkit/index.ts',
+  },
   format: ['esm'],
   dts: true,
   sourcemap: true,

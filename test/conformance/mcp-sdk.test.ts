@@ -10,7 +10,7 @@ import {
   discoverOAuthProtectedResourceMetadata,
 } from '../support/deps.js';
 import { LIVE_PIN, type LiveServer, startLiveServer } from '../support/live.js';
-import { PinProvider, authorizeAndConnect, protectedMcp, whoami } from '../support/mcp.js';
+import { authorizeAndConnect, PinProvider, protectedMcp, whoami } from '../support/mcp.js';
 
 let server: LiveServer | undefined;
 afterEach(async () => {

@@ -4,16 +4,16 @@
  */
 import { describe, expect } from 'vitest';
 import {
-  Browser,
-  PIN,
-  type SecurityCase,
   authorizeUrl,
+  Browser,
   expectPage,
   expectPageHeaders,
   instantUpstream,
   openPinPage,
+  PIN,
   parseForm,
   runCases,
+  type SecurityCase,
   setup,
   submit,
 } from '../support/security.js';

@@ -4,18 +4,18 @@
  */
 import { describe, expect } from 'vitest';
 import {
-  Browser,
-  ISSUER,
-  PIN,
-  type SecurityCase,
   authorizeUrl,
+  Browser,
   bearer,
   expectJsonError,
   expectPage,
   expectRefused,
+  ISSUER,
   openPinPage,
+  PIN,
   postRegister,
   runCases,
+  type SecurityCase,
   setup,
   submit,
   tokenRequest,

@@ -7,23 +7,23 @@
 import { MemoryStorage, type PortcullisEvent, type Storage } from '@portcullis/core';
 import { afterEach, beforeEach, describe, expect, vi } from 'vitest';
 import {
-  Browser,
-  ISSUER,
-  PIN,
-  REDIRECT,
-  type SecurityCase,
-  VERIFIER,
   authorizeUrl,
+  Browser,
   bearer,
   codeForm,
+  ISSUER,
   instantUpstream,
   makeServer,
   openPinPage,
+  PIN,
   parseForm,
+  REDIRECT,
   registerClient,
   runCases,
+  type SecurityCase,
   submit,
   tokenRequest,
+  VERIFIER,
 } from '../support/security.js';
 
 /** Wraps a storage and records every key and value written to it. */

@@ -5,20 +5,20 @@
  */
 import { describe, expect } from 'vitest';
 import {
-  Browser,
-  LOOPBACK,
-  PIN,
-  REDIRECT,
-  type SecurityCase,
   authorizeUrl,
+  Browser,
   expectPage,
   expectRedirectError,
   instantUpstream,
+  LOOPBACK,
   makeServer,
   openPinPage,
+  PIN,
   parseForm,
+  REDIRECT,
   registerClient,
   runCases,
+  type SecurityCase,
   setup,
   submit,
 } from '../support/security.js';

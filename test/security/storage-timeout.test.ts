@@ -7,14 +7,14 @@
 import { MemoryStorage, type RecordKind, type Storage } from '@portcullis/core';
 import { describe, expect } from 'vitest';
 import {
-  Browser,
-  ISSUER,
-  type SecurityCase,
   authorizeUrl,
+  Browser,
   bearer,
+  ISSUER,
   makeServer,
   registerClient,
   runCases,
+  type SecurityCase,
   tokenRequest,
   tokensFor,
 } from '../support/security.js';

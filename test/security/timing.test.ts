@@ -8,14 +8,14 @@
 import { afterEach, describe, expect, vi } from 'vitest';
 import * as hash from '../../packages/core/src/crypto/hash.js';
 import {
-  Browser,
-  PIN,
-  type SecurityCase,
   authorizeUrl,
+  Browser,
   codeForm,
   obtainCode,
   openPinPage,
+  PIN,
   runCases,
+  type SecurityCase,
   setup,
   submit,
   tokenRequest,

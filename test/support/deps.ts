@@ -36,8 +36,8 @@ export {
   UnauthorizedError,
 } from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/auth.js';
 export { Client } from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.js';
-export { StreamableHTTPClientTransport } from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/streamableHttp.js';
 export { StdioClientTransport } from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/stdio.js';
+export { StreamableHTTPClientTransport } from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/streamableHttp.js';
 export { McpServer } from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/server/mcp.js';
 export type {
   OAuthClientInformationMixed,

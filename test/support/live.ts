@@ -5,15 +5,15 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { clientIp, type RunningServer, serve } from '@portcullis/adapter-node';
 import {
   type AuthorizationServer,
   type AuthorizationServerOptions,
+  createAuthorizationServer,
   MemoryStorage,
   type PortcullisEvent,
-  createAuthorizationServer,
 } from '@portcullis/core';
 import { pinUpstream } from '@portcullis/core/upstreams';
-import { type RunningServer, clientIp, serve } from '@portcullis/adapter-node';
 
 export const LIVE_PIN = '246813579';
 export const LIVE_SECRET = 'live-test-secret-live-test-secret-0123456789';

@@ -2,9 +2,11 @@
  * MCP pieces for the conformance suite: a small SDK `McpServer` behind `protectMcpServer`, and an
  * `OAuthClientProvider` that plays the user on the PIN page over fetch (keeping the flow cookie).
  */
-import { protectMcpServer } from '@portcullis/core/mcp';
+
 import type { AuthorizationServer } from '@portcullis/core';
+import { protectMcpServer } from '@portcullis/core/mcp';
 import {
+  auth,
   Client,
   McpServer,
   type OAuthClientInformationMixed,
@@ -12,7 +14,6 @@ import {
   type OAuthClientProvider,
   type OAuthTokens,
   StreamableHTTPClientTransport,
-  auth,
 } from './deps.js';
 
 /** A protected MCP endpoint with one tool, `whoami`, that returns the caller's auth info. */

@@ -5,20 +5,30 @@
 import type { IdentityUpstream } from '@portcullis/core';
 import { expect, it } from 'vitest';
 import {
+  authorizeUrl,
   Browser,
   ISSUER,
-  PIN,
-  VERIFIER,
-  authorizeUrl,
   makeServer,
   obtainCode,
+  PIN,
   parseForm,
   registerClient,
   tokenRequest,
+  VERIFIER,
 } from '../../packages/core/test/helpers.js';
 
-export { Browser, ISSUER, PIN, VERIFIER, authorizeUrl, makeServer, obtainCode, parseForm, registerClient };
-export { tokenRequest };
+export {
+  authorizeUrl,
+  Browser,
+  ISSUER,
+  makeServer,
+  obtainCode,
+  PIN,
+  parseForm,
+  registerClient,
+  tokenRequest,
+  VERIFIER,
+};
 
 /** One negative case: where the rule comes from, what is attempted, and the check. */
 export interface SecurityCase {

@@ -1,7 +1,7 @@
 import type { Core, VerifiedToken } from './context.js';
-import { StorageUnavailableError, jsonResponse } from './errors.js';
-import { openGrant } from './grant.js';
 import { resourceMetadataUrl, withoutTrailingSlash } from './endpoints/metadata.js';
+import { jsonResponse, StorageUnavailableError } from './errors.js';
+import { openGrant } from './grant.js';
 import { grantRecord, tokenRecord } from './records.js';
 import type { AuthenticateOptions, AuthenticateResult, Props, TokenInfo, UpstreamToken } from './types.js';
 

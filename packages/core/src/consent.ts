@@ -1,11 +1,11 @@
 import type { Core } from './context.js';
 import {
+  browserMatches,
   csrfToken,
   describePending,
   loadPendingRecord,
   redirectWithError,
   verifyCsrf,
-  browserMatches,
 } from './flow.js';
 import { finishAuthorization } from './grant.js';
 import { readForm } from './http.js';

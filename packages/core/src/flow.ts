@@ -1,14 +1,14 @@
+import { consentPage } from './consent.js';
 import type { Core } from './context.js';
 import { timingSafeEqual } from './crypto/hash.js';
 import { OAuthError } from './errors.js';
+import { finishAuthorization } from './grant.js';
 import { readCookie } from './http.js';
 import { errorPage, htmlPage } from './pages/html.js';
 import { loadClient } from './policy/client-id-document.js';
-import { type ClientRecord, type PendingRecord, consentRecord, pendingRecord } from './records.js';
+import { type ClientRecord, consentRecord, type PendingRecord, pendingRecord } from './records.js';
 import type { Identity, PendingAuthorization } from './types.js';
 import type { UpstreamContext, UpstreamOutcome } from './upstream.js';
-import { finishAuthorization } from './grant.js';
-import { consentPage } from './consent.js';
 
 /** A validated authorization request, before the user is known. */
 export interface AuthorizationParams {

@@ -6,8 +6,8 @@ import {
   type GrantRecord,
   type GrantSecrets,
   type PendingRecord,
-  type TokenRecord,
   pendingRecord,
+  type TokenRecord,
 } from './records.js';
 import type { Identity } from './types.js';
 

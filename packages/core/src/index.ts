@@ -15,39 +15,16 @@
  * ```
  * @module
  */
-export { createAuthorizationServer } from './server.js';
-export type { AuthorizationServer } from './server.js';
-export { ConfigurationError } from './options.js';
-export type { AuthorizationServerOptions, ResourceOptions } from './options.js';
-export { OAuthError } from './errors.js';
-export type { OAuthErrorCode } from './errors.js';
-export { MemoryStorage } from './storage/memory.js';
-export type { ClockOption } from './storage/memory.js';
-export { RECORD_KINDS } from './storage/types.js';
-export type {
-  ConsumeResult,
-  RecordKind,
-  Storage,
-  StorageCapabilities,
-  StoredRecord,
-} from './storage/types.js';
-export type { IdentityUpstream, UpstreamContext, UpstreamOutcome, UpstreamRoute } from './upstream.js';
+
 export type { RandomSource } from './crypto/random.js';
-export type * from './types.js';
-export {
-  cloudflareAccessVerifier,
-  createResourceServer,
-  introspectionVerifier,
-  jwtVerifier,
-  bearerErrorResponse,
-  formatBearerChallenge,
-  protectedResourceMetadataUrl,
-  readBearerToken,
-} from './resource-server/index.js';
+export type { OAuthErrorCode } from './errors.js';
+export { OAuthError } from './errors.js';
+export type { AuthorizationServerOptions, ResourceOptions } from './options.js';
+export { ConfigurationError } from './options.js';
 export type {
   BearerChallenge,
-  CloudflareAccessVerifierOptions,
   ClaimNames,
+  CloudflareAccessVerifierOptions,
   IntrospectionVerifierOptions,
   JwtVerifierOptions,
   ResourceServer,
@@ -57,3 +34,27 @@ export type {
   VerifiedAccessToken,
   VerifyContext,
 } from './resource-server/index.js';
+export {
+  bearerErrorResponse,
+  cloudflareAccessVerifier,
+  createResourceServer,
+  formatBearerChallenge,
+  introspectionVerifier,
+  jwtVerifier,
+  protectedResourceMetadataUrl,
+  readBearerToken,
+} from './resource-server/index.js';
+export type { AuthorizationServer } from './server.js';
+export { createAuthorizationServer } from './server.js';
+export type { ClockOption } from './storage/memory.js';
+export { MemoryStorage } from './storage/memory.js';
+export type {
+  ConsumeResult,
+  RecordKind,
+  Storage,
+  StorageCapabilities,
+  StoredRecord,
+} from './storage/types.js';
+export { RECORD_KINDS } from './storage/types.js';
+export type * from './types.js';
+export type { IdentityUpstream, UpstreamContext, UpstreamOutcome, UpstreamRoute } from './upstream.js';

@@ -1,9 +1,9 @@
 import * as z from 'zod/mini';
-import { englishErrors } from './validation.js';
 import type { RandomSource } from './crypto/random.js';
 import type { Storage } from './storage/types.js';
 import type { PortcullisEvent } from './types.js';
 import type { IdentityUpstream } from './upstream.js';
+import { englishErrors } from './validation.js';
 
 /** A protected resource the authorization server issues tokens for (RFC 9728, RFC 8707). */
 export interface ResourceOptions {

@@ -10,7 +10,7 @@ import {
 import { manageClient, register } from './endpoints/register.js';
 import { introspect, revoke } from './endpoints/revoke.js';
 import { token } from './endpoints/token.js';
-import { OAuthError, StorageUnavailableError, errorResponse } from './errors.js';
+import { errorResponse, OAuthError, StorageUnavailableError } from './errors.js';
 import { settleOutcome, upstreamContext } from './flow.js';
 import { CORS_HEADERS, withHeaders } from './http.js';
 import type { AuthorizationServerOptions } from './options.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Browser, ISSUER, approveWithPin, authorizeUrl, makeServer, registerClient } from './helpers.js';
+import { approveWithPin, authorizeUrl, Browser, ISSUER, makeServer, registerClient } from './helpers.js';
 
 async function setup(metadata: Record<string, unknown> = {}) {
   const ctx = makeServer();

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { clientIdUrlProblem } from '../src/policy/client-id-document.js';
 import {
-  Browser,
-  ISSUER,
-  VERIFIER,
   approveWithPin,
   authorizeUrl,
+  Browser,
+  ISSUER,
   makeServer,
   tokenRequest,
+  VERIFIER,
 } from './helpers.js';
 
 const CLIENT_ID = 'https://app.example.org/oauth/client.json';

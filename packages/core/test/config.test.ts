@@ -1,4 +1,4 @@
-import { ConfigurationError, MemoryStorage, createAuthorizationServer, type Storage } from '@portcullis/core';
+import { ConfigurationError, createAuthorizationServer, MemoryStorage, type Storage } from '@portcullis/core';
 import { pinUpstream } from '@portcullis/core/upstreams';
 import { describe, expect, it } from 'vitest';
 import { SECRET } from './helpers.js';

@@ -1,14 +1,14 @@
 import { MemoryStorage, type Storage } from '@portcullis/core';
 import { describe, expect, it } from 'vitest';
 import {
-  Browser,
-  ISSUER,
-  VERIFIER,
   approveWithPin,
   authorizeUrl,
+  Browser,
+  ISSUER,
   makeServer,
   registerClient,
   tokenRequest,
+  VERIFIER,
 } from './helpers.js';
 
 /** A storage that fails the chosen operations on demand (fault injection). */

@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { describe, expect, it } from 'vitest';
-import { Browser, ISSUER, approveWithPin, makeServer } from './helpers.js';
+import { approveWithPin, Browser, ISSUER, makeServer } from './helpers.js';
 
 /**
  * The whole flow driven by oauth4webapi, a strict client written by someone else:

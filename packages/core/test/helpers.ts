@@ -1,7 +1,7 @@
 import {
+  type AuthorizationServerOptions,
   createAuthorizationServer,
   MemoryStorage,
-  type AuthorizationServerOptions,
   type PortcullisEvent,
 } from '@portcullis/core';
 import { pinUpstream } from '@portcullis/core/upstreams';
@@ -13,7 +13,12 @@ export const SECRET = 'test-secret-test-secret-test-secret-0123';
 /** A clock the tests move by hand. */
 export function manualClock(start = Date.UTC(2030, 0, 1)) {
   let time = start;
-  return { now: () => time, advance: (ms: number) => void (time += ms) };
+  return {
+    now: () => time,
+    advance: (ms: number) => {
+      time += ms;
+    },
+  };
 }
 
 /** An authorization server over MemoryStorage with the PIN upstream, collecting audit events. */
@@ -107,7 +112,7 @@ export async function s256(verifier: string): Promise<string> {
     .replace(/=+$/, '');
 }
 
-export const VERIFIER = 'a'.repeat(20) + 'B'.repeat(20) + '0123456789';
+export const VERIFIER = `${'a'.repeat(20) + 'B'.repeat(20)}0123456789`;
 
 /** Builds an authorize URL with sane defaults, overridable per parameter (undefined removes it). */
 export async function authorizeUrl(clientId: string, params: Record<string, string | undefined> = {}) {

@@ -1,12 +1,12 @@
 import type { IdentityUpstream } from '@portcullis/core';
 import { describe, expect, it } from 'vitest';
 import {
-  Browser,
-  ISSUER,
-  PIN,
   approveWithPin,
   authorizeUrl,
+  Browser,
+  ISSUER,
   makeServer,
+  PIN,
   parseForm,
   registerClient,
 } from './helpers.js';

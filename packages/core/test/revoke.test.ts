@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ISSUER, VERIFIER, makeServer, obtainCode, registerClient, tokenRequest } from './helpers.js';
+import { ISSUER, makeServer, obtainCode, registerClient, tokenRequest, VERIFIER } from './helpers.js';
 
 async function setup(metadata: Record<string, unknown> = {}) {
   const ctx = makeServer();

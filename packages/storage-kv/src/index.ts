@@ -12,22 +12,10 @@
  * @module
  */
 export type { KVBackend, KVEntry } from './backend.js';
-export { KVStorage } from './kv-storage.js';
-export type { KVStorageOptions } from './kv-storage.js';
-export { memoryKV, memoryKVStorage } from './memory.js';
-export type { MemoryKVStorageOptions } from './memory.js';
-export { redisKV, redisStorage } from './redis.js';
-export type { RedisKVOptions, RedisStorageOptions } from './redis.js';
-export { cloudflareKV } from './cloudflare-kv.js';
-export type { CloudflareKVOptions } from './cloudflare-kv.js';
-export { durableObjectKV } from './durable-object.js';
-export type { DurableObjectKVOptions } from './durable-object.js';
-export { PortcullisCoordinator, parseCoordinatorCall } from './coordinator.js';
-export type { CoordinatorCall } from './coordinator.js';
-export { COORDINATOR_KINDS, RoutedStorage, SINGLE_USE_KINDS } from './routed.js';
-export type { RoutedStorageOptions } from './routed.js';
-export { cloudflareStorage, cloudflareKVStorage } from './cloudflare.js';
 export type { CloudflareKVStorageOptions, CloudflareStorageOptions } from './cloudflare.js';
+export { cloudflareKVStorage, cloudflareStorage } from './cloudflare.js';
+export type { CloudflareKVOptions } from './cloudflare-kv.js';
+export { cloudflareKV } from './cloudflare-kv.js';
 export type {
   DurableObjectNamespaceLike,
   DurableObjectStateLike,
@@ -35,3 +23,15 @@ export type {
   DurableObjectStubLike,
   KVNamespaceLike,
 } from './cloudflare-types.js';
+export type { CoordinatorCall } from './coordinator.js';
+export { PortcullisCoordinator, parseCoordinatorCall } from './coordinator.js';
+export type { DurableObjectKVOptions } from './durable-object.js';
+export { durableObjectKV } from './durable-object.js';
+export type { KVStorageOptions } from './kv-storage.js';
+export { KVStorage } from './kv-storage.js';
+export type { MemoryKVStorageOptions } from './memory.js';
+export { memoryKV, memoryKVStorage } from './memory.js';
+export type { RedisKVOptions, RedisStorageOptions } from './redis.js';
+export { redisKV, redisStorage } from './redis.js';
+export type { RoutedStorageOptions } from './routed.js';
+export { COORDINATOR_KINDS, RoutedStorage, SINGLE_USE_KINDS } from './routed.js';

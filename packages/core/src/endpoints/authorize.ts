@@ -1,11 +1,11 @@
 import type { Core } from '../context.js';
 import { OAuthError } from '../errors.js';
+import { type AuthorizationParams, redirectWithError, startFlow } from '../flow.js';
 import { uniqueParams } from '../http.js';
 import { errorPage } from '../pages/html.js';
-import { redirectUriMatches } from '../policy/redirect-uri.js';
 import { loadClient } from '../policy/client-id-document.js';
+import { redirectUriMatches } from '../policy/redirect-uri.js';
 import { withoutTrailingSlash } from './metadata.js';
-import { type AuthorizationParams, redirectWithError, startFlow } from '../flow.js';
 
 /** A PKCE code challenge: BASE64URL(SHA-256(verifier)) is 43 characters (RFC 7636 §4.2). */
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;

@@ -1,7 +1,7 @@
 import type { Core } from '../context.js';
 import { PREFIX } from '../context.js';
 import { timingSafeEqual } from '../crypto/hash.js';
-import { OAuthError, jsonResponse } from '../errors.js';
+import { jsonResponse, OAuthError } from '../errors.js';
 import { CORS_HEADERS, readJsonObject } from '../http.js';
 import { validateMetadata } from '../policy/client-metadata.js';
 import { type ClientRecord, clientRecord } from '../records.js';

@@ -1,9 +1,9 @@
 import type { Core } from '../context.js';
-import { OAuthError, jsonResponse } from '../errors.js';
+import { jsonResponse, OAuthError } from '../errors.js';
 import { revokeGrant } from '../grant.js';
 import { CORS_HEADERS, readForm } from '../http.js';
 import { authenticateClient } from '../policy/client-auth.js';
-import { type TokenRecord, grantRecord, tokenRecord } from '../records.js';
+import { grantRecord, type TokenRecord, tokenRecord } from '../records.js';
 
 type Found = { kind: 'access' | 'refresh'; key: string; record: TokenRecord };
 

@@ -1,7 +1,7 @@
 import type { Core } from '../context.js';
 import { base64url, utf8 } from '../crypto/encoding.js';
 import { timingSafeEqual } from '../crypto/hash.js';
-import { OAuthError, jsonResponse } from '../errors.js';
+import { jsonResponse, OAuthError } from '../errors.js';
 import { issueTokens, revokeGrant } from '../grant.js';
 import { CORS_HEADERS, readForm } from '../http.js';
 import { authenticateClient } from '../policy/client-auth.js';

@@ -30,6 +30,7 @@ export function isLoopbackHost(hostname: string): boolean {
  */
 export function redirectUriProblem(uri: string): string | undefined {
   if (uri.length > MAX_URI_LENGTH) return `is longer than ${MAX_URI_LENGTH} characters`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
   if (/[\s\u0000-\u001f\u007f\\]/.test(uri)) return 'contains whitespace, control characters or backslashes';
   if (uri.includes('#')) return 'must not contain a fragment';
   if (uri.includes('*')) return 'must not contain wildcards';

@@ -9,5 +9,6 @@
  * ```
  * @module
  */
-export { storageContract } from './storage-contract.js';
+
 export type { StorageContractOptions, TestClock } from './storage-contract.js';
+export { storageContract } from './storage-contract.js';
