@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// `pnpm docs`: builds the API reference of every published package into docs/api with TypeDoc.
+// `pnpm run docs`: builds the API reference of every published package into docs/api with TypeDoc. (Plain
+// `pnpm docs` is not this script: pnpm hands `docs` to `npm docs`.)
 // Entry points come from each package's `exports` (scripts/docs-entrypoints.mjs), so the build follows the
 // packages as they change; options live in typedoc.json (warnings are errors).
 //
-//   pnpm docs                  build docs/api; exits non-zero on any TypeDoc warning
-//   pnpm docs --undocumented   list exported declarations without TSDoc (report only, builds nothing)
-//   pnpm docs -- <typedoc options>   e.g. `--json api.json --out /tmp/api` (options override typedoc.json)
+//   pnpm run docs                  build docs/api; exits non-zero on any TypeDoc warning
+//   pnpm run docs --undocumented   list exported declarations without TSDoc (report only, builds nothing)
+//   pnpm run docs <typedoc options>   e.g. `--json api.json --out /tmp/api` (options override typedoc.json)
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

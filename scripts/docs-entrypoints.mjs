@@ -1,6 +1,6 @@
 // The public entry points of every published package, read from the `exports` of its package.json:
-// `./dist/<name>.js` is built from `./src/<name>.ts`. Used by `pnpm docs` (TypeDoc entry points and module
-// names) and by `pnpm check:packages` (which packages to lint), so a new export needs no docs config change.
+// `./dist/<name>.js` is built from `./src/<name>.ts`. Used by `pnpm run docs` (TypeDoc entry points and module
+// names) and by test/docs, so a new export needs no docs config change.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';

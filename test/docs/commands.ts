@@ -74,6 +74,33 @@ export function commandsOf(code: string): string[][] {
 
 const PNPM_BUILTINS = new Set(['install', 'i', 'add', 'exec', 'dlx', 'build', 'test', 'run']);
 
+/** Commands pnpm hands to npm even when a script has the same name: `pnpm docs` runs `npm docs`. */
+const NPM_PASSTHROUGH = new Set([
+  'access',
+  'adduser',
+  'bugs',
+  'deprecate',
+  'dist-tag',
+  'docs',
+  'edit',
+  'info',
+  'login',
+  'logout',
+  'owner',
+  'ping',
+  'prefix',
+  'profile',
+  'repo',
+  'search',
+  'star',
+  'team',
+  'token',
+  'unpublish',
+  'version',
+  'view',
+  'whoami',
+]);
+
 /**
  * Why a command cannot work in this repository, or `null` when it can: `pnpm <script>` needs a root
  * script, `pnpm --filter <name> <script>` that package's script, `npx <bin>` a local binary (or an
@@ -102,6 +129,7 @@ export function commandProblem(words: readonly string[], cwd = root): string | n
       if (command === 'run') {
         return script && rootManifest.scripts?.[script] !== undefined ? null : `no root script "${script}"`;
       }
+      if (NPM_PASSTHROUGH.has(command)) return `pnpm hands "${command}" to npm; write pnpm run ${command}`;
       if (rootManifest.scripts?.[command] !== undefined) return null;
       if (PNPM_BUILTINS.has(command) && command !== 'build' && command !== 'test') return null;
       return `no root script "${command}"`;

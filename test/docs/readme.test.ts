@@ -91,7 +91,7 @@ describe('links in README.md and docs/*.md', () => {
   });
 });
 
-describe('API reference (pnpm docs)', () => {
+describe('API reference (pnpm run docs)', () => {
   it('maps every package export to a TypeScript entry point', () => {
     const specifiers = entryPoints().map((e) => e.specifier);
     expect(specifiers).toEqual(
