@@ -71,6 +71,7 @@ function linkDependencies(): string[] {
       continue;
     }
     mkdirSync(join(link, '..'), { recursive: true });
+    rmSync(link, { force: true }); // a dangling link left by an older install
     try {
       symlinkSync(realpathSync(found), link, 'dir');
     } catch (error) {
