@@ -30,11 +30,19 @@ export interface AuthorizationServerOptions {
   /** Protected resources; default one resource at `/mcp`. */
   readonly resources?: readonly ResourceOptions[];
   /** Scopes: supported ones and those granted when a client asks for none. Default `mcp`. */
-  readonly scopes?: { readonly supported?: readonly string[]; readonly default?: readonly string[] };
+  readonly scopes?: {
+    /** Scopes clients may request (RFC 6749 §3.3); default `['mcp']`. */
+    readonly supported?: readonly string[];
+    /** Scopes granted when the request names none; default the first supported scope. */
+    readonly default?: readonly string[];
+  };
   /** Lifetimes in seconds. */
   readonly lifetimes?: {
+    /** Authorization codes (RFC 6749 §4.1.2 recommends at most 10 minutes); default 300. */
     readonly authorizationCode?: number;
+    /** Access tokens; default 3600. */
     readonly accessToken?: number;
+    /** Refresh tokens, renewed on every rotation up to the grant lifetime; default 30 days. */
     readonly refreshToken?: number;
     /** How long a user has to finish login and consent. */
     readonly pendingAuthorization?: number;
@@ -43,6 +51,7 @@ export interface AuthorizationServerOptions {
   };
   /** Dynamic client registration (RFC 7591). Enabled by default. */
   readonly registration?: {
+    /** Serve `/register`; default `true`. */
     readonly enabled?: boolean;
     /** Registrations allowed per client IP per hour (needs `clientIp`); default 30. */
     readonly maxPerHour?: number;
@@ -53,6 +62,7 @@ export interface AuthorizationServerOptions {
    * always refused.
    */
   readonly clientIdMetadataDocuments?: {
+    /** Accept https URL client_ids; default `true`. */
     readonly enabled?: boolean;
     /** How long a fetched document is cached, in seconds; default 300. */
     readonly cacheSeconds?: number;
@@ -64,7 +74,12 @@ export interface AuthorizationServerOptions {
    * made through this instance take effect at once; on other instances sharing the storage a revoked
    * token may still pass for up to `ttlSeconds`. Off by default.
    */
-  readonly tokenCache?: { readonly ttlSeconds?: number; readonly maxEntries?: number };
+  readonly tokenCache?: {
+    /** How long a verified token is trusted from memory, 1–5 seconds; default 2. */
+    readonly ttlSeconds?: number;
+    /** Most tokens kept (least recently used are dropped); default 10 000. */
+    readonly maxEntries?: number;
+  };
   /** How long one storage operation may take before the request answers 503; default 8000 ms. */
   readonly storageTimeoutMs?: number;
   /** Remember consent per user and client; default `true`. */
@@ -191,7 +206,10 @@ export class ConfigurationError extends Error {
   }
 }
 
-/** The options after validation, with defaults filled in. */
+/**
+ * The options after validation, with defaults filled in (lifetimes in seconds, `tokenCache.ttlMs` in ms).
+ * @internal
+ */
 export interface ResolvedConfig {
   readonly issuer: string;
   readonly issuerUrl: URL;

@@ -1,4 +1,4 @@
-import type { ConsumeResult, RecordKind, Storage, StoredRecord } from './types.js';
+import type { ConsumeResult, RecordKind, Storage, StorageCapabilities, StoredRecord } from './types.js';
 
 interface Entry {
   value: string;
@@ -18,7 +18,8 @@ export interface ClockOption {
  */
 export class MemoryStorage implements Storage {
   /** Atomic within this process: JavaScript runs one operation at a time on its maps. */
-  readonly capabilities = { atomic: true } as const;
+  /** Atomic within this process. */
+  readonly capabilities: StorageCapabilities = { atomic: true };
   readonly #entries = new Map<string, Entry>();
   readonly #now: () => number;
 
