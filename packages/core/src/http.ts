@@ -3,12 +3,16 @@ import { OAuthError } from './errors.js';
 /** Largest request body the endpoints read (registration metadata, token and form posts). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** Reads a body up to `limit` bytes, refusing larger ones with 413 before buffering them. */
-export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > limit) throw tooLarge(limit);
-  if (!request.body) return '';
-  const reader = request.body.getReader();
+/**
+ * Reads a byte stream to the end, or stops and cancels it as soon as it exceeds `limit` bytes
+ * (returning `null`), so an oversized body is never buffered whole.
+ */
+export async function readStreamBytes(
+  stream: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<Uint8Array | null> {
+  if (!stream) return new Uint8Array(0);
+  const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -17,7 +21,7 @@ export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promis
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel().catch(() => {});
-      throw tooLarge(limit);
+      return null;
     }
     chunks.push(value);
   }
@@ -27,8 +31,17 @@ export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promis
     all.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return all;
+}
+
+/** Reads a body up to `limit` bytes, refusing larger ones with 413 before buffering them. */
+export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > limit) throw tooLarge(limit);
+  const bytes = await readStreamBytes(request.body, limit);
+  if (bytes === null) throw tooLarge(limit);
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(all);
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw new OAuthError('invalid_request', 'The request body is not valid UTF-8');
   }

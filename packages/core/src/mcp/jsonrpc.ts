@@ -1,4 +1,5 @@
 /** JSON-RPC body handling shared by the MCP wrapper and proxy: bounded reads and scope step-up. */
+import { readStreamBytes } from '../http.js';
 
 /** Per-route and per-call scope requirements (step-up authorization). */
 export interface ScopeRequirements {
@@ -22,27 +23,8 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 async function readBounded(request: Request, maxBytes: number): Promise<string | null> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > maxBytes) return null;
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  const bytes = await readStreamBytes(request.body, maxBytes);
+  return bytes === null ? null : new TextDecoder().decode(bytes);
 }
 
 /** Keys of an object that equal `name` ignoring case (guards against parser-differential smuggling). */

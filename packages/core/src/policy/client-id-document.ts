@@ -1,5 +1,6 @@
 import type { Core } from '../context.js';
 import { OAuthError } from '../errors.js';
+import { readStreamBytes } from '../http.js';
 import { type ClientRecord, clientRecord } from '../records.js';
 import { validateMetadata } from './client-metadata.js';
 
@@ -67,27 +68,9 @@ export function clientIdUrlProblem(clientId: string): string | undefined {
 
 /** Reads a response body up to `limit` bytes. */
 async function readLimited(response: Response, limit: number): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw refuse(`the document is larger than ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  const bytes = await readStreamBytes(response.body, limit);
+  if (bytes === null) throw refuse(`the document is larger than ${limit} bytes`);
+  return new TextDecoder().decode(bytes);
 }
 
 /** Fetches and validates a client ID metadata document into a client record (draft -02 §4, §5). */
