@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import type { Identity, Props } from '../types.js';
-import type { IdentityUpstream, UpstreamOutcome } from '../upstream.js';
+import type { IdentityUpstream, UpstreamContext, UpstreamOutcome } from '../upstream.js';
 import {
   beginAuthorization,
   handleCallback,
@@ -69,37 +69,27 @@ export function oidcUpstream(options: OidcUpstreamOptions): IdentityUpstream {
     return discovered.as;
   }
 
+  const unavailable = (ctx: UpstreamContext) =>
+    failure(
+      ctx,
+      'identity provider discovery failed',
+      'The identity provider is unavailable; try again later.',
+      502,
+    );
+
   return {
     name: 'oidc',
     routes: [{ method: 'GET', path: callbackPath }],
 
     async begin(pending, _request, ctx) {
-      let as: oauth.AuthorizationServer;
-      try {
-        as = await discover(ctx.now());
-      } catch {
-        return failure(
-          ctx,
-          'identity provider discovery failed',
-          'The identity provider is unavailable; try again later.',
-          502,
-        );
-      }
+      const as = await discover(ctx.now()).catch(() => null);
+      if (!as) return unavailable(ctx);
       return beginAuthorization(as, settings, pending, ctx, true);
     },
 
     async handle(request, ctx): Promise<UpstreamOutcome> {
-      let as: oauth.AuthorizationServer;
-      try {
-        as = await discover(ctx.now());
-      } catch {
-        return failure(
-          ctx,
-          'identity provider discovery failed',
-          'The identity provider is unavailable; try again later.',
-          502,
-        );
-      }
+      const as = await discover(ctx.now()).catch(() => null);
+      if (!as) return unavailable(ctx);
       const result = await handleCallback(request, ctx, as, settings, async (response, saved) => {
         const client: oauth.Client = { client_id: options.clientId };
         const tokens = await oauth.processAuthorizationCodeResponse(as, client, response, {
