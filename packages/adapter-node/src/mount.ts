@@ -1,3 +1,4 @@
+import { withResourceCors } from '@portcullis/core';
 import type { FetchHandler, OptionalFetchHandler } from './http.js';
 
 /** The part of a Portcullis authorization server (`createAuthorizationServer`) the mounts use. */
@@ -40,11 +41,13 @@ function normalizePath(path: string): string {
 export function portcullisRoutes(server: RoutableServer, options: MountOptions = {}): OptionalFetchHandler {
   const mcp = typeof options.mcp === 'function' ? { handler: options.mcp } : options.mcp;
   const mcpPath = mcp ? normalizePath(mcp.path ?? '/mcp') : undefined;
+  // Browser-based MCP clients call the resource cross-origin: preflights and exposed headers.
+  const mcpHandler = mcp ? withResourceCors(mcp.handler) : undefined;
   return async (request) => {
     if (server.handles(request)) return server.fetch(request);
-    if (mcp && mcpPath !== undefined) {
+    if (mcpHandler && mcpPath !== undefined) {
       const { pathname } = new URL(request.url);
-      if (pathname === mcpPath || pathname.startsWith(`${mcpPath}/`)) return mcp.handler(request);
+      if (pathname === mcpPath || pathname.startsWith(`${mcpPath}/`)) return mcpHandler(request);
     }
     return null;
   };

@@ -1,4 +1,4 @@
-import { type AuthorizationServer, createAuthorizationServer } from '@portcullis/core';
+import { type AuthorizationServer, createAuthorizationServer, withResourceCors } from '@portcullis/core';
 import { RequestAuthenticator } from './memo.js';
 import type {
   ExecutionContextLike,
@@ -22,19 +22,6 @@ interface Instance<Env> {
 /** Origins a single isolate serves at most when the issuer comes from the request. */
 const MAX_ORIGINS = 16;
 
-// Browser-based MCP clients call the API cross-origin with a bearer token (no cookies), so `*` is safe.
-const API_CORS = {
-  'Access-Control-Allow-Origin': '*',
-  'Access-Control-Expose-Headers': 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version',
-};
-const API_PREFLIGHT = {
-  ...API_CORS,
-  'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
-  'Access-Control-Allow-Headers':
-    'Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID',
-  'Access-Control-Max-Age': '86400',
-};
-
 const jsonError = (
   status: number,
   error: string,
@@ -47,12 +34,6 @@ const jsonError = (
   });
 
 const normalize = (path: string) => (path.length > 1 ? path.replace(/\/+$/, '') : path);
-
-function withCors(response: Response): Response {
-  const headers = new Headers(response.headers);
-  for (const [name, value] of Object.entries(API_CORS)) headers.set(name, value);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
-}
 
 /**
  * Mounts Portcullis on Cloudflare Workers. Returns the Worker's module handler: authorization-server
@@ -152,21 +133,21 @@ export function portcullis<Env>(source: PortcullisWorkerConfigSource<Env>): Work
     const path = normalize(new URL(request.url).pathname);
     const isApi = routes.some((route) => path === route || path.startsWith(`${route === '/' ? '' : route}/`));
     if (isApi) {
-      if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: API_PREFLIGHT });
-      const result = await server.authenticate(
-        request,
-        config.requiredScopes ? { requiredScopes: config.requiredScopes } : {},
-      );
-      if (!result.ok) return withCors(result.response);
-      authenticator.remember(request, result.info);
-      const response = await config.apiHandler(request, {
-        env,
-        ctx,
-        info: result.info,
-        authenticator,
-        issuer: server.issuer,
-      });
-      return withCors(response);
+      return withResourceCors(async (apiRequest) => {
+        const result = await server.authenticate(
+          apiRequest,
+          config.requiredScopes ? { requiredScopes: config.requiredScopes } : {},
+        );
+        if (!result.ok) return result.response;
+        authenticator.remember(apiRequest, result.info);
+        return config.apiHandler(apiRequest, {
+          env,
+          ctx,
+          info: result.info,
+          authenticator,
+          issuer: server.issuer,
+        });
+      })(request);
     }
     if (config.defaultHandler) return config.defaultHandler(request, env, ctx);
     return jsonError(404, 'not_found', 'Not found');

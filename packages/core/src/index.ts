@@ -16,6 +16,7 @@
  * @module
  */
 
+export { withResourceCors } from './cors.js';
 export type { RandomSource } from './crypto/random.js';
 export type { OAuthErrorCode } from './errors.js';
 export { OAuthError } from './errors.js';
