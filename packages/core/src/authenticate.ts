@@ -2,6 +2,7 @@ import type { Core, VerifiedToken } from './context.js';
 import { resourceMetadataUrl, withoutTrailingSlash } from './endpoints/metadata.js';
 import { jsonResponse, StorageUnavailableError } from './errors.js';
 import { openGrant } from './grant.js';
+import { isClientIdUrl } from './policy/client-id-document.js';
 import { grantRecord, tokenRecord } from './records.js';
 import type { AuthenticateOptions, AuthenticateResult, Props, TokenInfo, UpstreamToken } from './types.js';
 
@@ -55,8 +56,12 @@ async function verifyToken(core: Core, token: string): Promise<VerifiedToken | n
   if (cached) return cached.record.expiresAt > now ? cached : null;
   const record = await core.records.get('access', key, tokenRecord);
   if (!record || record.expiresAt <= now) return null;
-  const grant = await core.records.get('grant', record.grantId, grantRecord);
-  if (!grant) return null;
+  // RFC 7592 §2.3: deleting a client invalidates its tokens, so the client must still exist (read in parallel).
+  const [grant, clientExists] = await Promise.all([
+    core.records.get('grant', record.grantId, grantRecord),
+    isClientIdUrl(record.clientId) ? true : core.records.exists('client', record.clientId),
+  ]);
+  if (!grant || !clientExists) return null;
   const secrets = await openGrant(core, grant);
   if (!secrets) return null;
   const verified = { record, grant, secrets };

@@ -126,6 +126,10 @@ export class Records {
     return stored ? parse(schema, stored.value) : null;
   }
 
+  async exists(kind: RecordKind, key: string): Promise<boolean> {
+    return (await this.#call(`get ${kind}`, () => this.storage.get(kind, key))) !== null;
+  }
+
   put(kind: RecordKind, key: string, value: unknown, expiresAt: number | null): Promise<void> {
     return this.#call(`put ${kind}`, () => this.storage.put(kind, key, JSON.stringify(value), expiresAt));
   }

@@ -173,3 +173,40 @@ describe('RFC 7592 client management', () => {
     expect((await server.fetch(new Request(uri, { method: 'DELETE' }))).status).toBe(401);
   });
 });
+
+describe('RFC 7592 §2.3 deleting a client', () => {
+  it('invalidates its access tokens at once, also when they are cached', async () => {
+    const { VERIFIER, obtainCode, tokenRequest } = await import('./helpers.js');
+    const { server } = makeServer({ tokenCache: { ttlSeconds: 5 } });
+    const { body } = await registerClient(server.fetch);
+    const { code } = await obtainCode(server.fetch, body.client_id!);
+    const tokens = await (
+      await tokenRequest(server.fetch, {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: 'https://client.example.com/callback',
+        code_verifier: VERIFIER,
+        client_id: body.client_id!,
+      })
+    ).json();
+    const valid = async () =>
+      (
+        await server.authenticate(
+          new Request(`${ISSUER}/mcp`, { headers: { authorization: `Bearer ${tokens.access_token}` } }),
+        )
+      ).ok;
+    expect(await valid()).toBe(true);
+    const auth = { authorization: `Bearer ${body.registration_access_token}` };
+    expect(
+      (await server.fetch(new Request(body.registration_client_uri!, { method: 'DELETE', headers: auth })))
+        .status,
+    ).toBe(204);
+    expect(await valid()).toBe(false);
+    const refresh = await tokenRequest(server.fetch, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+      client_id: body.client_id!,
+    });
+    expect(refresh.status).toBe(401);
+  });
+});

@@ -89,6 +89,7 @@ export async function manageClient(core: Core, request: Request, clientId: strin
   if (request.method === 'GET') return jsonResponse(clientInformation(core, client), 200, CORS_HEADERS);
   if (request.method === 'DELETE') {
     await core.records.delete('client', clientId);
+    core.tokenCache?.deleteWhere((verified) => verified.record.clientId === clientId);
     core.config.onEvent({ type: 'client_deleted', clientId });
     return new Response(null, { status: 204, headers: CORS_HEADERS });
   }
