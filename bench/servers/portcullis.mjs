@@ -33,7 +33,7 @@ const as = createAuthorizationServer({
   issuer,
   storage,
   // The flow scenario makes thousands of PIN attempts: lift the global attempt window for the bench.
-  upstream: pinUpstream({ pin: process.env.BENCH_PIN ?? '', maxAttemptsPerWindow: 1_000_000_000 }),
+  upstream: pinUpstream({ pin: process.env.BENCH_PIN ?? '', maxAttemptsPerWindow: 1_000_000_000, maxAttemptsPerClient: 1_000_000_000 }),
   secret: 'bench-secret-bench-secret-bench-secret-0123456789',
   resources: [{ path: '/mcp' }],
   scopes: { supported: ['mcp'], default: ['mcp'] },
