@@ -59,6 +59,18 @@ const SCENARIOS = [
     target: (s) => ({ url: `${s.memory.url}/mcp`, headers: bearer(s.memory.token) }),
   },
   {
+    id: 'portcullis-memory-cached',
+    title: '(2) same, with tokenCache (2 s)',
+    vs: 'portcullis-memory',
+    target: (s) => ({ url: `${s.memory.url}/mcp/cached`, headers: bearer(s.memory.token) }),
+  },
+  {
+    id: 'portcullis-sqlite-cached',
+    title: '(2) SQLite file, with tokenCache (2 s)',
+    vs: 'portcullis-sqlite',
+    target: (s) => ({ url: `${s.sqlite.url}/mcp/cached`, headers: bearer(s.sqlite.token) }),
+  },
+  {
     id: 'portcullis-sqlite',
     title: '(2) authenticate + no-op, SQLite file',
     vs: 'portcullis-memory',

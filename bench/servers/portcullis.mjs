@@ -6,6 +6,7 @@
  * Routes besides the authorization-server ones (all under the one protected resource `/mcp`):
  * - `POST /noop`       adapter only, no auth: Web Request/Response conversion cost;
  * - `POST /mcp`        `authenticate`, then a plain no-op handler;
+ * - `POST /mcp/cached` the same with the opt-in `tokenCache` (2 s);
  * - `POST /mcp/sdk`    `protectMcpServer` with a real SDK `McpServer` (stateless, JSON responses);
  * - `POST /mcp/proxy`  `mcpProxy` to `BENCH_UPSTREAM` with `staticToken` credentials;
  * - `POST /fetch-proxy` adapter + a bare `fetch()` forward to the same upstream, no auth: what the
@@ -29,17 +30,24 @@ server.keepAliveTimeout = 60_000;
 const port = await listen(server);
 const issuer = `http://127.0.0.1:${port}`;
 
-const as = createAuthorizationServer({
+const options = {
   issuer,
   storage,
   // The flow scenario makes thousands of PIN attempts: lift the global attempt window for the bench.
-  upstream: pinUpstream({ pin: process.env.BENCH_PIN ?? '', maxAttemptsPerWindow: 1_000_000_000, maxAttemptsPerClient: 1_000_000_000 }),
+  upstream: pinUpstream({
+    pin: process.env.BENCH_PIN ?? '',
+    maxAttemptsPerWindow: 1_000_000_000,
+    maxAttemptsPerClient: 1_000_000_000,
+  }),
   secret: 'bench-secret-bench-secret-bench-secret-0123456789',
   resources: [{ path: '/mcp' }],
   scopes: { supported: ['mcp'], default: ['mcp'] },
   registration: { maxPerHour: 1_000_000_000 },
   clientIp,
-});
+};
+const as = createAuthorizationServer(options);
+// The same server (same storage and secret) with the opt-in token cache, for `POST /mcp/cached`.
+const cachedAs = createAuthorizationServer({ ...options, tokenCache: { ttlSeconds: 2 } });
 
 const json = () => new Response(RESULT, { headers: { 'content-type': 'application/json' } });
 
@@ -50,6 +58,12 @@ const noop = async (request) => {
 
 const authenticated = async (request) => {
   const result = await as.authenticate(request);
+  if (!result.ok) return result.response;
+  return noop(request);
+};
+
+const cachedAuthenticated = async (request) => {
+  const result = await cachedAs.authenticate(request);
   if (!result.ok) return result.response;
   return noop(request);
 };
@@ -90,6 +104,7 @@ const routes = new Map([
   ['/fetch-proxy', fetchProxy],
   ['/noop', noop],
   ['/mcp', authenticated],
+  ['/mcp/cached', cachedAuthenticated],
   ['/mcp/sdk', sdk],
   ['/mcp/proxy', proxy],
 ]);
