@@ -8,6 +8,7 @@ import {
   authorizeUrl,
   Browser,
   ISSUER,
+  issueTokens,
   makeServer,
   obtainCode,
   PIN,
@@ -75,10 +76,7 @@ export async function tokensFor(
   ctx: { server: Server['server']; clientId: string },
   params: Record<string, string | undefined> = {},
 ): Promise<{ access_token: string; refresh_token: string; scope: string; code: string }> {
-  const { code } = await obtainCode(ctx.server.fetch, ctx.clientId, params);
-  const response = await tokenRequest(ctx.server.fetch, codeForm(ctx.clientId, code));
-  expect(response.status).toBe(200);
-  return { ...(await response.json()), code };
+  return issueTokens(ctx.server.fetch, ctx.clientId, params);
 }
 
 /** A refresh_token grant request for a public client. */

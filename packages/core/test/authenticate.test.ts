@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ISSUER, makeServer, obtainCode, registerClient, tokenRequest, VERIFIER } from './helpers.js';
+import { ISSUER, issueTokens, makeServer, registerClient } from './helpers.js';
 
 async function withToken(overrides = {}, params: Record<string, string> = {}) {
   const ctx = makeServer(overrides);
   const { body: client } = await registerClient(ctx.server.fetch);
-  const { code } = await obtainCode(ctx.server.fetch, client.client_id!, params);
-  const tokens = await (
-    await tokenRequest(ctx.server.fetch, {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: 'https://client.example.com/callback',
-      code_verifier: VERIFIER,
-      client_id: client.client_id!,
-    })
-  ).json();
+  const tokens = await issueTokens(ctx.server.fetch, client.client_id!, params);
   const call = (authorization: string | undefined, path = '/mcp', options = {}) =>
     ctx.server.authenticate(
       new Request(`${ISSUER}${path}`, {

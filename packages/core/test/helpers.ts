@@ -159,3 +159,26 @@ export function tokenRequest(
     }),
   );
 }
+
+/**
+ * The whole flow for a registered client: PIN approval, then the code redeemed at /token (with
+ * `extraForm`, e.g. a client_secret). Returns the token response and the code.
+ */
+export async function issueTokens(
+  fetcher: Fetcher,
+  clientId: string,
+  params: Record<string, string | undefined> = {},
+  extraForm: Record<string, string> = {},
+): Promise<{ access_token: string; refresh_token: string; scope: string; expires_in: number; code: string }> {
+  const { code } = await obtainCode(fetcher, clientId, params);
+  const response = await tokenRequest(fetcher, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: params.redirect_uri ?? 'https://client.example.com/callback',
+    code_verifier: VERIFIER,
+    client_id: clientId,
+    ...extraForm,
+  });
+  if (response.status !== 200) throw new Error(`token request failed with ${response.status}`);
+  return { ...(await response.json()), code };
+}

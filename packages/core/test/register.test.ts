@@ -176,19 +176,10 @@ describe('RFC 7592 client management', () => {
 
 describe('RFC 7592 §2.3 deleting a client', () => {
   it('invalidates its access tokens at once, also when they are cached', async () => {
-    const { VERIFIER, obtainCode, tokenRequest } = await import('./helpers.js');
+    const { issueTokens, tokenRequest } = await import('./helpers.js');
     const { server } = makeServer({ tokenCache: { ttlSeconds: 5 } });
     const { body } = await registerClient(server.fetch);
-    const { code } = await obtainCode(server.fetch, body.client_id!);
-    const tokens = await (
-      await tokenRequest(server.fetch, {
-        grant_type: 'authorization_code',
-        code,
-        redirect_uri: 'https://client.example.com/callback',
-        code_verifier: VERIFIER,
-        client_id: body.client_id!,
-      })
-    ).json();
+    const tokens = await issueTokens(server.fetch, body.client_id!);
     const valid = async () =>
       (
         await server.authenticate(

@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ISSUER, makeServer, obtainCode, registerClient, tokenRequest, VERIFIER } from './helpers.js';
+import { ISSUER, issueTokens, makeServer, registerClient } from './helpers.js';
 
 async function setup(metadata: Record<string, unknown> = {}) {
   const ctx = makeServer();
   const { body: client } = await registerClient(ctx.server.fetch, metadata);
-  const { code } = await obtainCode(ctx.server.fetch, client.client_id!);
   const secretForm: Record<string, string> = client.client_secret
     ? { client_secret: client.client_secret }
     : {};
-  const tokens = await (
-    await tokenRequest(ctx.server.fetch, {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: 'https://client.example.com/callback',
-      code_verifier: VERIFIER,
-      client_id: client.client_id!,
-      ...secretForm,
-    })
-  ).json();
+  const tokens = await issueTokens(ctx.server.fetch, client.client_id!, {}, secretForm);
   const post = (path: string, form: Record<string, string>) =>
     ctx.server.fetch(
       new Request(`${ISSUER}${path}`, {

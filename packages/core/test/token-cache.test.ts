@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ISSUER, makeServer, obtainCode, registerClient, tokenRequest, VERIFIER } from './helpers.js';
+import { ISSUER, issueTokens, makeServer, registerClient, tokenRequest } from './helpers.js';
 
 async function setup(overrides = {}) {
   const ctx = makeServer({ tokenCache: { ttlSeconds: 2 }, ...overrides });
   const { body: client } = await registerClient(ctx.server.fetch);
-  const { code } = await obtainCode(ctx.server.fetch, client.client_id!);
-  const tokens = await (
-    await tokenRequest(ctx.server.fetch, {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: 'https://client.example.com/callback',
-      code_verifier: VERIFIER,
-      client_id: client.client_id!,
-    })
-  ).json();
+  const tokens = await issueTokens(ctx.server.fetch, client.client_id!);
   const valid = async (token = tokens.access_token as string, path = '/mcp') =>
     (
       await ctx.server.authenticate(
