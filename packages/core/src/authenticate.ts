@@ -4,12 +4,11 @@ import { jsonResponse, StorageUnavailableError } from './errors.js';
 import { openGrant } from './grant.js';
 import { isClientIdUrl } from './policy/client-id-document.js';
 import { grantRecord, tokenRecord } from './records.js';
+import { type BearerChallenge, formatBearerChallenge, readBearerToken } from './resource-server/challenge.js';
 import type { AuthenticateOptions, AuthenticateResult, Props, TokenInfo, UpstreamToken } from './types.js';
 
-/** RFC 6750 §2.1: `Bearer` followed by a token68. */
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
-
 type Resource = Core['config']['resources'][number];
+type BearerErrorCode = NonNullable<BearerChallenge['error']>;
 
 /** The configured resource a request path belongs to (longest path prefix), or the first one. */
 export function resourceFor(core: Core, request: Request, wanted?: string): Resource {
@@ -28,24 +27,24 @@ export function resourceFor(core: Core, request: Request, wanted?: string): Reso
   return best ?? resources[0]!;
 }
 
-const quote = (value: string) => `"${value.replace(/[\\"]/g, '\\$&')}"`;
-
 /** A 401/403/400 with the RFC 6750 §3 challenge, pointing at the RFC 9728 metadata. */
 export function challenge(
   core: Core,
   resource: Resource,
   status: 400 | 401 | 403,
-  error?: { code: string; description: string },
+  error?: { code: BearerErrorCode; description: string },
   scope?: readonly string[],
 ): Response {
-  const params = [`resource_metadata=${quote(resourceMetadataUrl(core, resource.path))}`];
-  if (error) params.push(`error=${quote(error.code)}`, `error_description=${quote(error.description)}`);
   const scopes = scope ?? resource.scopes;
-  if (scopes.length) params.push(`scope=${quote(scopes.join(' '))}`);
+  const header = formatBearerChallenge({
+    resourceMetadata: resourceMetadataUrl(core, resource.path),
+    ...(error ? { error: error.code, description: error.description } : {}),
+    ...(scopes.length ? { scope: scopes.join(' ') } : {}),
+  });
   const body = error
     ? { error: error.code, error_description: error.description }
     : { error: 'invalid_token', error_description: 'Authentication required' };
-  return jsonResponse(body, status, { 'WWW-Authenticate': `Bearer ${params.join(', ')}` });
+  return jsonResponse(body, status, { 'WWW-Authenticate': header });
 }
 
 /** Looks a token up (or in the token cache): live record, live grant, opened secrets; else `null`. */
@@ -80,7 +79,12 @@ export async function authenticate(
   options: AuthenticateOptions = {},
 ): Promise<AuthenticateResult> {
   const resource = resourceFor(core, request, options.resource);
-  const fail = (status: 400 | 401 | 403, code?: string, description?: string, scope?: readonly string[]) => ({
+  const fail = (
+    status: 400 | 401 | 403,
+    code?: BearerErrorCode,
+    description?: string,
+    scope?: readonly string[],
+  ) => ({
     ok: false as const,
     response: challenge(
       core,
@@ -98,11 +102,12 @@ export async function authenticate(
       'Access tokens in the query string are not accepted; use the Authorization header',
     );
   }
-  const header = request.headers.get('authorization');
-  if (header === null || header.trim() === '') return fail(401);
-  const match = BEARER.exec(header);
-  if (!match?.[1]) return fail(400, 'invalid_request', 'The Authorization header must be "Bearer <token>"');
-  const token = match[1];
+  if ((request.headers.get('authorization') ?? '').trim() === '') return fail(401);
+  // RFC 6750 §2.1: `Bearer` followed by a token68.
+  const token = readBearerToken(request);
+  if (token === null || token === 'malformed') {
+    return fail(400, 'invalid_request', 'The Authorization header must be "Bearer <token>"');
+  }
   try {
     const verified = await verifyToken(core, token);
     if (!verified) return fail(401, 'invalid_token', 'The access token is invalid, expired or revoked');
