@@ -11,11 +11,15 @@ export function base64url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-/** Decodes base64url (padding optional); throws on invalid input. */
+/**
+ * Decodes unpadded base64url; throws on invalid or non-canonical input (RFC 4648 §3.5: unused trailing
+ * bits must be zero), so one value has exactly one accepted encoding.
+ */
 export function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new TypeError('invalid base64url');
   const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  if (base64url(out) !== text) throw new TypeError('non-canonical base64url');
   return out;
 }

@@ -4,20 +4,19 @@
  * caller, and maps signed POSTs back to the upstream endpoint.
  */
 
+import { base64url, fromBase64url } from '../crypto/encoding.js';
+
 const encoder = new TextEncoder();
 const ENDPOINT_PARAM = 'portcullis_endpoint';
 const SIGNATURE_PARAM = 'portcullis_sig';
 
-function base64url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function fromBase64url(value: string): Uint8Array<ArrayBuffer> | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(value)) return null;
-  const binary = atob(value.replace(/-/g, '+').replace(/_/g, '/'));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+/** Decodes a base64url query value, or `null` when it is not canonical base64url. */
+function decodeParam(value: string): Uint8Array<ArrayBuffer> | null {
+  try {
+    return fromBase64url(value);
+  } catch {
+    return null;
+  }
 }
 
 /** Signs and verifies legacy message endpoints with HMAC-SHA-256. */
@@ -58,8 +57,8 @@ export class EndpointSigner {
     const signature = url.searchParams.get(SIGNATURE_PARAM);
     if (encoded === null && signature === null) return null;
     if (encoded === null || signature === null) return false;
-    const targetBytes = fromBase64url(encoded);
-    const mac = fromBase64url(signature);
+    const targetBytes = decodeParam(encoded);
+    const mac = decodeParam(signature);
     if (!targetBytes || !mac) return false;
     const target = new TextDecoder().decode(targetBytes);
     const data = encoder.encode(JSON.stringify([owner, target]));
