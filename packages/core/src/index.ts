@@ -53,6 +53,7 @@ export type {
   ConsumeResult,
   RecordKind,
   Storage,
+  StorageCallOptions,
   StorageCapabilities,
   StoredRecord,
 } from './storage/types.js';

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { StorageUnavailableError } from './errors.js';
-import type { ConsumeResult, RecordKind, Storage } from './storage/types.js';
+import type { ConsumeResult, RecordKind, Storage, StorageCallOptions } from './storage/types.js';
 
 /** A registered client (RFC 7591 §2). Secrets and registration tokens are stored as SHA-256 hashes. */
 export const clientRecord = z.object({
@@ -107,13 +107,18 @@ export class Records {
     readonly timeoutMs = 8000,
   ) {}
 
-  async #call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  async #call<T>(operation: string, fn: (options: StorageCallOptions) => Promise<T>): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const abandon = new AbortController();
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer = setTimeout(() => {
+        // The storage is told to abandon the call for real, so a stuck connection is recycled.
+        abandon.abort(new Error(`timed out after ${this.timeoutMs} ms`));
+        reject(abandon.signal.reason);
+      }, this.timeoutMs);
     });
     try {
-      return await Promise.race([fn(), timeout]);
+      return await Promise.race([fn({ signal: abandon.signal }), timeout]);
     } catch (error) {
       throw new StorageUnavailableError(operation, error);
     } finally {
@@ -122,20 +127,20 @@ export class Records {
   }
 
   async get<T>(kind: RecordKind, key: string, schema: z.ZodMiniType<T>): Promise<T | null> {
-    const stored = await this.#call(`get ${kind}`, () => this.storage.get(kind, key));
+    const stored = await this.#call(`get ${kind}`, (o) => this.storage.get(kind, key, o));
     return stored ? parse(schema, stored.value) : null;
   }
 
   async exists(kind: RecordKind, key: string): Promise<boolean> {
-    return (await this.#call(`get ${kind}`, () => this.storage.get(kind, key))) !== null;
+    return (await this.#call(`get ${kind}`, (o) => this.storage.get(kind, key, o))) !== null;
   }
 
   put(kind: RecordKind, key: string, value: unknown, expiresAt: number | null): Promise<void> {
-    return this.#call(`put ${kind}`, () => this.storage.put(kind, key, JSON.stringify(value), expiresAt));
+    return this.#call(`put ${kind}`, (o) => this.storage.put(kind, key, JSON.stringify(value), expiresAt, o));
   }
 
   delete(kind: RecordKind, key: string): Promise<void> {
-    return this.#call(`delete ${kind}`, () => this.storage.delete(kind, key));
+    return this.#call(`delete ${kind}`, (o) => this.storage.delete(kind, key, o));
   }
 
   async consume<T>(
@@ -144,8 +149,8 @@ export class Records {
     now: number,
     schema: z.ZodMiniType<T>,
   ): Promise<{ status: 'consumed' | 'already_consumed'; record: T } | null> {
-    const result: ConsumeResult = await this.#call(`consume ${kind}`, () =>
-      this.storage.consume(kind, key, now),
+    const result: ConsumeResult = await this.#call(`consume ${kind}`, (o) =>
+      this.storage.consume(kind, key, now, o),
     );
     if (result.status === 'missing') return null;
     const record = parse(schema, result.value);
@@ -153,7 +158,7 @@ export class Records {
   }
 
   increment(kind: RecordKind, key: string, expiresAt: number): Promise<number> {
-    return this.#call(`increment ${kind}`, () => this.storage.increment(kind, key, expiresAt));
+    return this.#call(`increment ${kind}`, (o) => this.storage.increment(kind, key, expiresAt, o));
   }
 }
 

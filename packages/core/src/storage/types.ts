@@ -80,6 +80,18 @@ export interface StorageCapabilities {
 }
 
 /**
+ * Per-call options the core passes to every storage operation.
+ */
+export interface StorageCallOptions {
+  /**
+   * Aborted when the core gives up on the call (`storageTimeoutMs`). A storage should then abandon the
+   * operation for real (cancel the query, recycle the connection it was running on) so a black-holed
+   * connection is replaced instead of staying stuck. Ignoring it is allowed but leaks the call.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/**
  * The storage the authorization server keeps its state in.
  *
  * Values are opaque strings; keys are opaque strings of at most 200 characters. Expired records must
@@ -90,24 +102,30 @@ export interface Storage {
   /** What this storage guarantees; the core refuses a non-atomic one unless told it runs alone. */
   readonly capabilities: StorageCapabilities;
   /** Reads a live (unexpired) record, consumed or not. */
-  get(kind: RecordKind, key: string): Promise<StoredRecord | null>;
+  get(kind: RecordKind, key: string, options?: StorageCallOptions): Promise<StoredRecord | null>;
   /** Creates or replaces a record; a replaced record is no longer consumed. `expiresAt` in epoch ms or `null`. */
-  put(kind: RecordKind, key: string, value: string, expiresAt: number | null): Promise<void>;
+  put(
+    kind: RecordKind,
+    key: string,
+    value: string,
+    expiresAt: number | null,
+    options?: StorageCallOptions,
+  ): Promise<void>;
   /** Deletes a record; deleting a missing record is not an error. */
-  delete(kind: RecordKind, key: string): Promise<void>;
+  delete(kind: RecordKind, key: string, options?: StorageCallOptions): Promise<void>;
   /**
    * Atomically marks a live record consumed and reports whether this call was the first to do so.
    * The record stays readable (with `consumedAt` set) until it expires, so replays can be detected.
    * Under any concurrency, exactly one caller gets `consumed` for a given record.
    */
-  consume(kind: RecordKind, key: string, now: number): Promise<ConsumeResult>;
+  consume(kind: RecordKind, key: string, now: number, options?: StorageCallOptions): Promise<ConsumeResult>;
   /**
    * Atomically adds one to a counter and returns the new value. A missing or expired counter starts at
    * 1 and takes `expiresAt`; an existing counter keeps its expiry.
    */
-  increment(kind: RecordKind, key: string, expiresAt: number): Promise<number>;
+  increment(kind: RecordKind, key: string, expiresAt: number, options?: StorageCallOptions): Promise<number>;
   /** Removes expired records; returns how many were removed when known. Optional housekeeping. */
-  deleteExpired?(now: number): Promise<number>;
+  deleteExpired?(now: number, options?: StorageCallOptions): Promise<number>;
   /** Releases connections. Optional. */
   close?(): Promise<void>;
 }
