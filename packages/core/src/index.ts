@@ -16,12 +16,22 @@
  * @module
  */
 
-export { withResourceCors } from './cors.js';
 export type { RandomSource } from './crypto/random.js';
 export type { OAuthErrorCode } from './errors.js';
-export { OAuthError } from './errors.js';
+export { AuthorizationRedirectError, OAuthError, oauthErrorResponse } from './errors.js';
+export type {
+  Gateway,
+  GatewayOptions,
+  GatewayServer,
+  ProtectedRoute,
+  SelfProtectedRoute,
+  WaitUntil,
+} from './gateway.js';
+export { createGateway } from './gateway.js';
+export { withResourceCors } from './http/cors.js';
 export type { AuthorizationServerOptions, ResourceOptions } from './options.js';
 export { ConfigurationError } from './options.js';
+export type { ChallengeOptions } from './resource/challenge.js';
 export type {
   BearerChallenge,
   ClaimNames,
@@ -45,6 +55,7 @@ export {
   protectedResourceMetadataUrl,
   readBearerToken,
 } from './resource-server/index.js';
+export { isLoopbackHost } from './rules/loopback.js';
 export type { AuthorizationServer } from './server.js';
 export { createAuthorizationServer } from './server.js';
 export type { ClockOption } from './storage/memory.js';

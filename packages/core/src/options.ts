@@ -1,5 +1,8 @@
 import * as z from 'zod/mini';
 import type { RandomSource } from './crypto/random.js';
+import { isSecureOrLoopback } from './rules/loopback.js';
+import type { ConfiguredResource } from './rules/resource.js';
+import { SCOPE_TOKEN } from './rules/scope.js';
 import type { Storage } from './storage/types.js';
 import type { PortcullisEvent } from './types.js';
 import type { IdentityUpstream } from './upstream.js';
@@ -101,9 +104,6 @@ export interface AuthorizationServerOptions {
   readonly random?: RandomSource;
 }
 
-const loopback = (host: string) =>
-  host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
-
 const issuerSchema = z.string().check(
   z.superRefine((value, ctx) => {
     let url: URL;
@@ -114,7 +114,7 @@ const issuerSchema = z.string().check(
       return;
     }
     const problem = (message: string) => ctx.issues.push({ code: 'custom', message, input: value });
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback(url.hostname))) {
+    if (!isSecureOrLoopback(url)) {
       problem('must use https (http is allowed on loopback only)');
     }
     // RFC 8414 §2: no query or fragment in the issuer.
@@ -126,12 +126,7 @@ const issuerSchema = z.string().check(
 const seconds = (max: number) => z.int().check(z.positive(), z.maximum(max));
 const scopeToken = z
   .string()
-  .check(
-    z.regex(
-      /^[\x21\x23-\x5B\x5D-\x7E]+$/,
-      'scope tokens are printable ASCII without spaces, quotes or backslashes',
-    ),
-  );
+  .check(z.regex(SCOPE_TOKEN, 'scope tokens are printable ASCII without spaces, quotes or backslashes'));
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function');
 const implementing = (members: string[], message: string) =>
   z.custom((v) => typeof v === 'object' && v !== null && members.every((m) => m in v), message);
@@ -141,7 +136,9 @@ const optionsSchema = z.object({
   storage: implementing(['consume', 'capabilities'], 'must implement the Storage interface'),
   upstream: implementing(['begin', 'handle'], 'must implement the IdentityUpstream interface'),
   secret: z
-    .union([z.string(), z.array(z.string()).check(z.minLength(1))])
+    .union([z.string(), z.array(z.string()).check(z.minLength(1))], {
+      error: 'required: a string of at least 32 characters (or a non-empty array of them, newest first)',
+    })
     .check(
       z.refine(
         (v) => (typeof v === 'string' ? [v] : v).every((s) => s.length >= 32),
@@ -216,7 +213,7 @@ export interface ResolvedConfig {
   readonly storage: Storage;
   readonly upstream: IdentityUpstream;
   readonly secrets: readonly string[];
-  readonly resources: readonly { path: string; resource: string; name?: string; scopes: readonly string[] }[];
+  readonly resources: readonly ConfiguredResource[];
   readonly scopesSupported: readonly string[];
   readonly defaultScopes: readonly string[];
   readonly lifetimes: { code: number; access: number; refresh: number; pending: number; grant: number };

@@ -1,4 +1,5 @@
 /** Public types shared by the authorization server, the resource side and the identity upstreams. */
+import type { ChallengeOptions } from './resource/challenge.js';
 
 /** JSON-compatible data an application attaches to a grant. Stored encrypted. */
 export type Props = { readonly [key: string]: JsonValue };
@@ -125,6 +126,12 @@ export interface Authenticator {
   /** Verifies the bearer token of a request: the token info, or the 401/403 response to send. */
   authenticate(request: Request, options?: AuthenticateOptions): Promise<AuthenticateResult>;
   /**
+   * The 400/401/403 challenge of the resource a request is for (RFC 6750 §3, pointing at its RFC 9728
+   * metadata), for code that refuses after `authenticate` — e.g. a step-up `insufficient_scope` naming
+   * every scope a tool needs.
+   */
+  challenge(request: Request, options?: ChallengeOptions): Response;
+  /**
    * Answers RFC 9728 protected-resource metadata requests (`/.well-known/oauth-protected-resource[/path]`);
    * returns `null` for any other request.
    */
@@ -174,8 +181,8 @@ export type PortcullisEvent =
       readonly clientId: string;
       /** The user of the grant. */
       readonly userId: string;
-      /** The grant type used at the token endpoint. */
-      readonly grantType: 'authorization_code' | 'refresh_token';
+      /** The grant type used at the token endpoint (`authorization_code`, `refresh_token`, an extension URI…). */
+      readonly grantType: string;
       /** The grant the tokens belong to. */
       readonly grantId: string;
     }
@@ -220,6 +227,12 @@ export type PortcullisEvent =
       readonly upstream: string;
       /** Why, without secrets. */
       readonly reason: string;
+    }
+  | {
+      /** An unexpected error (a bug or a misbehaving plug-in); the request got 500. */
+      readonly type: 'internal_error';
+      /** The error's name, never its message (which could carry input). */
+      readonly message: string;
     }
   | {
       /** The storage failed or timed out; the request got 503. */

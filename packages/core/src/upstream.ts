@@ -6,6 +6,12 @@ export interface UpstreamRoute {
   readonly method: 'GET' | 'POST';
   /** The path, relative to the issuer's base path, e.g. `/callback`. */
   readonly path: string;
+  /**
+   * `true` for a POST route an identity provider posts to from its own site (e.g. `form_post`
+   * callbacks). Otherwise a POST marked cross-site by the browser is refused, as forms of this server's
+   * own pages are.
+   */
+  readonly crossSite?: boolean;
 }
 
 /** What the core hands an identity upstream: flow state, clock, randomness, page rendering. */

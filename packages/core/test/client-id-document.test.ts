@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientIdUrlProblem } from '../src/policy/client-id-document.js';
+import { clientIdUrlProblem } from '../src/clients/id-document.js';
 import {
   approveWithPin,
   authorizeUrl,

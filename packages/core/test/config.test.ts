@@ -16,6 +16,7 @@ describe('options validation', () => {
     [{ issuer: 'http://as.example.com' }, 'issuer: must use https'],
     [{ issuer: 'https://as.example.com?x=1' }, 'issuer: must not have a query'],
     [{ secret: 'short' }, 'secret: every secret must be at least 32 characters'],
+    [{ secret: undefined }, 'secret: required: a string of at least 32 characters'],
     [{ storage: {} }, 'storage: must implement the Storage interface'],
     [{ upstream: null }, 'upstream: must implement the IdentityUpstream interface'],
     [{ lifetimes: { authorizationCode: 3600 } }, 'lifetimes.authorizationCode'],

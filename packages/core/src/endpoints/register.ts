@@ -1,10 +1,10 @@
+import { validateMetadata } from '../clients/metadata.js';
 import type { Core } from '../context.js';
-import { PREFIX } from '../context.js';
-import { timingSafeEqual } from '../crypto/hash.js';
+import { sha256, timingSafeEqual } from '../crypto/hash.js';
 import { jsonResponse, OAuthError } from '../errors.js';
-import { CORS_HEADERS, readJsonObject } from '../http.js';
-import { validateMetadata } from '../policy/client-metadata.js';
-import { type ClientRecord, clientRecord } from '../records.js';
+import { readJsonObject } from '../http/body.js';
+import { PREFIX } from '../stores/context.js';
+import type { ClientRecord } from '../stores/schemas.js';
 
 /** The RFC 7591 §3.2.1 response body for a client (without secrets). */
 function clientInformation(core: Core, client: ClientRecord): Record<string, unknown> {
@@ -52,7 +52,7 @@ async function limitRegistrations(core: Core, request: Request): Promise<void> {
 /** RFC 7591 §3: dynamic client registration. */
 export async function register(core: Core, request: Request): Promise<Response> {
   const body = await readJsonObject(request);
-  const fields = validateMetadata(core, body);
+  const fields = validateMetadata(core.config, body);
   await limitRegistrations(core, request);
   const clientId = core.token('', 16);
   const secret = fields.authMethod === 'none' ? undefined : core.token(PREFIX.secret);
@@ -60,48 +60,47 @@ export async function register(core: Core, request: Request): Promise<Response> 
   const client: ClientRecord = {
     clientId,
     ...fields,
-    secretHash: secret ? await core.hash(secret) : undefined,
-    registrationTokenHash: await core.hash(registrationToken),
+    secretHash: secret ? await sha256(secret) : undefined,
+    registrationTokenHash: await sha256(registrationToken),
     issuedAt: core.seconds(),
   };
-  await core.records.put('client', clientId, client, null);
+  await core.clients.save(client);
   core.config.onEvent({ type: 'client_registered', clientId, clientName: client.clientName });
   const info = clientInformation(core, client);
   if (secret) info.client_secret = secret;
   info.registration_access_token = registrationToken;
-  return jsonResponse(info, 201, CORS_HEADERS);
+  return jsonResponse(info, 201);
 }
 
 /** RFC 7592 §2: read, update or delete a client with its registration access token. */
 export async function manageClient(core: Core, request: Request, clientId: string): Promise<Response> {
-  const client = await core.records.get('client', clientId, clientRecord);
+  const client = await core.clients.registered(clientId);
   const token = /^Bearer ([\x21-\x7e]+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
   // RFC 7592 §2: an unknown client or a bad token are both 401, so client ids cannot be probed.
   const valid =
     client?.registrationTokenHash !== undefined &&
     token !== undefined &&
-    (await timingSafeEqual(await core.hash(token), client.registrationTokenHash));
+    (await timingSafeEqual(await sha256(token), client.registrationTokenHash));
   if (!client || !valid) {
     throw new OAuthError('invalid_token', 'The registration access token is missing or invalid', 401, {
       'WWW-Authenticate': 'Bearer error="invalid_token"',
     });
   }
-  if (request.method === 'GET') return jsonResponse(clientInformation(core, client), 200, CORS_HEADERS);
+  if (request.method === 'GET') return jsonResponse(clientInformation(core, client), 200);
   if (request.method === 'DELETE') {
-    await core.records.delete('client', clientId);
-    core.tokenCache?.deleteWhere((verified) => verified.record.clientId === clientId);
+    await core.clients.delete(clientId);
     core.config.onEvent({ type: 'client_deleted', clientId });
-    return new Response(null, { status: 204, headers: CORS_HEADERS });
+    return new Response(null, { status: 204 });
   }
   // PUT (RFC 7592 §2.2): the request replaces the metadata; client_id must match, secret is kept.
   const body = await readJsonObject(request);
   if (body.client_id !== clientId)
     throw new OAuthError('invalid_request', 'client_id in the body must match the URL');
-  const fields = validateMetadata(core, body);
+  const fields = validateMetadata(core.config, body);
   if ((fields.authMethod === 'none') !== (client.authMethod === 'none')) {
     throw new OAuthError('invalid_client_metadata', 'A client cannot change between public and confidential');
   }
   const updated: ClientRecord = { ...client, ...fields };
-  await core.records.put('client', clientId, updated, null);
-  return jsonResponse(clientInformation(core, updated), 200, CORS_HEADERS);
+  await core.clients.save(updated);
+  return jsonResponse(clientInformation(core, updated), 200);
 }

@@ -1,5 +1,5 @@
 /** JSON-RPC body handling shared by the MCP wrapper and proxy: bounded reads and scope step-up. */
-import { readStreamBytes } from '../http.js';
+import { readStreamBytes } from '../http/body.js';
 
 /** Per-route and per-call scope requirements (step-up authorization). */
 export interface ScopeRequirements {

@@ -205,7 +205,7 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
       if (!body.ok) return jsonRpcError(body.status, body.code, body.message);
       parsedBody = body.json;
       const needed = requiredScopesFor(body.json, options.scopes ?? {});
-      const refused = await insufficientScope(
+      const refused = insufficientScope(
         options.authenticator,
         request,
         result.info,

@@ -1,4 +1,3 @@
-import { bearerErrorResponse } from '../resource-server/challenge.js';
 import type { Authenticator, TokenInfo } from '../types.js';
 import { type CredentialFunction, customCredentials, type UpstreamCredentials } from './credentials.js';
 import {
@@ -109,19 +108,13 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
   const doFetch = options.fetch ?? fetch;
   const signer = new EndpointSigner(options.sseSecret);
 
-  async function refuseCredentials(request: Request, description: string): Promise<Response> {
-    // Reuse the authenticator's challenge so the client learns where to re-authorize.
-    const probe = await options.authenticator.authenticate(new Request(request.url), {
-      ...(options.resource ? { resource: options.resource } : {}),
-    });
-    const challenge = probe.ok ? null : probe.response.headers.get('www-authenticate');
-    const metadata = challenge ? /resource_metadata="([^"]*)"/.exec(challenge)?.[1] : undefined;
-    return bearerErrorResponse({
+  // The authenticator's challenge tells the client where to re-authorize.
+  const refuseCredentials = (request: Request, description: string): Response =>
+    options.authenticator.challenge(request, {
       error: 'invalid_token',
       description,
-      ...(metadata ? { resourceMetadata: metadata } : {}),
+      ...(options.resource ? { resource: options.resource } : {}),
     });
-  }
 
   return async (request: Request): Promise<Response> => {
     const metadata = await options.authenticator.protectedResourceMetadata(request);
@@ -152,7 +145,7 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
       if (!parsed.ok) return jsonRpcError(parsed.status, parsed.code, parsed.message);
       id = jsonRpcId(parsed.json);
       const needed = requiredScopesFor(parsed.json, options.scopes ?? {});
-      const refused = await insufficientScope(options.authenticator, request, info, needed, options.resource);
+      const refused = insufficientScope(options.authenticator, request, info, needed, options.resource);
       if (refused) return refused;
       // Forward exactly what was checked, so upstream parsers cannot read a different message.
       body = JSON.stringify(parsed.json);

@@ -32,17 +32,28 @@ button.primary{background:#1f5eff;color:#fff}button.secondary{background:#e6e8ee
 .error{background:#fdecec;color:#8a1c1c;border-radius:8px;padding:.6rem .8rem}`;
 
 /** A complete HTML page with the security headers. `body` must already be escaped. */
-export function htmlPage(title: string, body: string, status = 200): Response {
+export function htmlPage(
+  title: string,
+  body: string,
+  status = 200,
+  headers: Readonly<Record<string, string>> = {},
+): Response {
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="no-referrer"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><main>${body}</main></body></html>`;
-  return new Response(html, { status, headers: PAGE_HEADERS });
+  return new Response(html, { status, headers: { ...PAGE_HEADERS, ...headers } });
 }
 
 /** The page shown when an error cannot be redirected to the client (RFC 6749 §4.1.2.1). */
-export function errorPage(code: string, description: string, status = 400): Response {
+export function errorPage(
+  code: string,
+  description: string,
+  status = 400,
+  headers: Readonly<Record<string, string>> = {},
+): Response {
   return htmlPage(
     'Authorization error',
     `<h1>Authorization failed</h1><p class="error"><strong>${escapeHtml(code)}</strong>: ${escapeHtml(description)}</p><p class="muted">You can close this window.</p>`,
     status,
+    headers,
   );
 }
 

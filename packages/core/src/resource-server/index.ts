@@ -3,13 +3,10 @@
  * @module
  */
 
-export type { BearerChallenge } from './challenge.js';
-export {
-  bearerErrorResponse,
-  formatBearerChallenge,
-  protectedResourceMetadataUrl,
-  readBearerToken,
-} from './challenge.js';
+export type { BearerChallenge } from '../resource/bearer.js';
+export { formatBearerChallenge, readBearerToken } from '../resource/bearer.js';
+export { bearerErrorResponse } from '../resource/challenge.js';
+export { protectedResourceMetadataUrl } from '../rules/resource.js';
 export type { CloudflareAccessVerifierOptions } from './cloudflare-access.js';
 export { cloudflareAccessVerifier } from './cloudflare-access.js';
 export type { IntrospectionVerifierOptions } from './introspection.js';

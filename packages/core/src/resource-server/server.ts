@@ -1,5 +1,8 @@
+import { oauthErrorResponse } from '../errors.js';
+import { type ChallengeOptions, challengeResponse } from '../resource/challenge.js';
+import { guardRequest, type ResourceGuard } from '../resource/guard.js';
+import { protectedResourceMetadataUrl } from '../rules/resource.js';
 import type { AuthenticateOptions, AuthenticateResult, Authenticator, TokenInfo } from '../types.js';
-import { bearerErrorResponse, protectedResourceMetadataUrl, readBearerToken } from './challenge.js';
 import type { TokenVerifier } from './verifier.js';
 
 /** Options of {@link createResourceServer}. */
@@ -73,21 +76,28 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
   };
   const body = JSON.stringify(metadata);
 
-  function refuse(
-    description: string,
-    error: 'invalid_token' | 'invalid_request' | 'insufficient_scope' | undefined,
-    scope?: string,
-  ): AuthenticateResult {
-    options.onRefused?.(description);
-    return {
-      ok: false,
-      response: bearerErrorResponse({
-        resourceMetadata: metadataUrl,
-        ...(error ? { error, description } : {}),
-        ...(scope ? { scope } : {}),
-      }),
-    };
-  }
+  const guard: ResourceGuard = {
+    target: (_request, wanted) => ({ metadataUrl, scopes: [], resource: wanted ?? resource }),
+    async verify(token, expected) {
+      const result = await options.verify.verify(token, { resource: expected, now: now() });
+      if (!result.ok) return result;
+      const verified = result.token;
+      const info: TokenInfo = {
+        token,
+        clientId: verified.clientId,
+        userId: verified.userId,
+        ...(verified.email ? { email: verified.email } : {}),
+        ...(verified.name ? { name: verified.name } : {}),
+        scopes: verified.scopes,
+        resource: expected,
+        props: verified.props,
+        expiresAt: verified.expiresAt,
+      };
+      return { ok: true, info };
+    },
+    ...(options.verify.credentialHeader ? { credentialHeader: options.verify.credentialHeader } : {}),
+    ...(options.onRefused ? { onRefused: options.onRefused } : {}),
+  };
 
   return {
     metadata,
@@ -103,9 +113,8 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       };
       if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: cors });
       if (request.method !== 'GET' && request.method !== 'HEAD') {
-        return new Response(JSON.stringify({ error: 'method_not_allowed' }), {
-          status: 405,
-          headers: { allow: 'GET, OPTIONS', 'content-type': 'application/json' },
+        return oauthErrorResponse('method_not_allowed', 'Use GET for this endpoint', 405, {
+          Allow: 'GET, HEAD, OPTIONS',
         });
       }
       return new Response(request.method === 'HEAD' ? null : body, {
@@ -113,64 +122,16 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       });
     },
 
-    async authenticate(request: Request, authOptions: AuthenticateOptions = {}): Promise<AuthenticateResult> {
-      const expectedResource = authOptions.resource ?? resource;
-      const required = authOptions.requiredScopes ?? options.requiredScopes ?? [];
-      let token: string | null | 'malformed';
-      if (options.verify.credentialHeader) {
-        token = request.headers.get(options.verify.credentialHeader);
-      } else {
-        token = readBearerToken(request);
-        if (token === null && new URL(request.url).searchParams.has('access_token')) {
-          // RFC 9700 §2.5 / OAuth 2.1 §5.2: tokens in the query string are not accepted.
-          return refuse('Send the access token in the Authorization header.', 'invalid_request');
-        }
-      }
-      // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
-      if (token === null || token === '') return refuse('No access token was sent.', undefined);
-      if (token === 'malformed')
-        return refuse('The Authorization header is not a Bearer token.', 'invalid_request');
+    authenticate(request: Request, authOptions: AuthenticateOptions = {}): Promise<AuthenticateResult> {
+      const required = authOptions.requiredScopes ?? options.requiredScopes;
+      return guardRequest(guard, request, {
+        ...authOptions,
+        ...(required ? { requiredScopes: required } : {}),
+      });
+    },
 
-      const result = await options.verify.verify(token, { resource: expectedResource, now: now() });
-      if (!result.ok) {
-        if (result.reason === 'unavailable') {
-          options.onRefused?.(result.description);
-          return {
-            ok: false,
-            response: new Response(
-              JSON.stringify({ error: 'temporarily_unavailable', error_description: result.description }),
-              {
-                status: 503,
-                headers: {
-                  'content-type': 'application/json',
-                  'retry-after': '5',
-                  'cache-control': 'no-store',
-                },
-              },
-            ),
-          };
-        }
-        return refuse(result.description, 'invalid_token');
-      }
-      const verified = result.token;
-      const missing = required.filter((scope) => !verified.scopes.includes(scope));
-      if (missing.length > 0) {
-        // RFC 6750 §3.1: insufficient_scope names the scopes needed.
-        const scope = [...new Set([...verified.scopes, ...required])].join(' ');
-        return refuse(`This request needs the scope(s): ${missing.join(' ')}.`, 'insufficient_scope', scope);
-      }
-      const info: TokenInfo = {
-        token,
-        clientId: verified.clientId,
-        userId: verified.userId,
-        ...(verified.email ? { email: verified.email } : {}),
-        ...(verified.name ? { name: verified.name } : {}),
-        scopes: verified.scopes,
-        resource: expectedResource,
-        props: verified.props,
-        expiresAt: verified.expiresAt,
-      };
-      return { ok: true, info };
+    challenge(request: Request, challenge: ChallengeOptions = {}): Response {
+      return challengeResponse(guard.target(request, challenge.resource), challenge);
     },
   };
 }

@@ -1,8 +1,9 @@
 import * as oauth from 'oauth4webapi';
 import { timingSafeEqual } from '../crypto/hash.js';
+import { isLoopbackHttp } from '../rules/loopback.js';
 import type { PendingAuthorization, UpstreamToken } from '../types.js';
 import type { UpstreamContext, UpstreamOutcome } from '../upstream.js';
-import { failure, isLoopbackHttp, joinState, splitState } from './shared.js';
+import { failure, joinState, splitState } from './shared.js';
 
 /** Settings shared by the OAuth 2 and OIDC upstreams. */
 export interface OAuthClientSettings {

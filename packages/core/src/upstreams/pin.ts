@@ -1,5 +1,5 @@
 import { timingSafeEqual } from '../crypto/hash.js';
-import { readForm } from '../http.js';
+import { readForm } from '../http/body.js';
 import { accessRequestHtml, escapeHtml, flowInputs } from '../pages/html.js';
 import type { PendingAuthorization } from '../types.js';
 import type { IdentityUpstream, UpstreamContext, UpstreamOutcome } from '../upstream.js';

@@ -1,4 +1,5 @@
 import { escapeHtml } from '../pages/html.js';
+import { isSecureOrLoopback } from '../rules/loopback.js';
 import type { UpstreamContext, UpstreamOutcome } from '../upstream.js';
 
 /** Who may sign in, by verified email. Both lists empty or absent: anyone the IdP authenticates. */
@@ -46,14 +47,9 @@ export function failure(
   };
 }
 
-/** True for http URLs on a loopback host (allowed for local development and tests only). */
-export function isLoopbackHttp(url: URL): boolean {
-  return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname.toLowerCase());
-}
-
 /** Requires https, or http on loopback. */
 export function requireSecureUrl(url: URL, what: string): void {
-  if (url.protocol !== 'https:' && !isLoopbackHttp(url)) {
+  if (!isSecureOrLoopback(url)) {
     throw new TypeError(`${what} must use https (http is allowed on loopback only)`);
   }
 }

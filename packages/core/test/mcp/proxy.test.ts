@@ -7,7 +7,7 @@ import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityHeaders, mcpProxy, staticToken, upstreamIdpToken } from '../../src/mcp/index.js';
-import { createResourceServer, jwtVerifier } from '../../src/resource-server/index.js';
+import { bearerErrorResponse, createResourceServer, jwtVerifier } from '../../src/resource-server/index.js';
 import type { Authenticator, TokenInfo } from '../../src/types.js';
 import { type LocalIssuer, type LocalServer, startIssuer, startServer } from '../resource-server/helpers.js';
 import { serveFetch } from './node-bridge.js';
@@ -299,6 +299,12 @@ describe('mcpProxy', () => {
               }),
             },
       protectedResourceMetadata: async () => null,
+      challenge: (_request, options) =>
+        bearerErrorResponse({
+          resourceMetadata: 'https://x.test/m',
+          ...(options?.error ? { error: options.error } : {}),
+          ...(options?.description ? { description: options.description } : {}),
+        }),
     };
     const proxy = mcpProxy({
       upstream: `${upstream.url}/mcp`,

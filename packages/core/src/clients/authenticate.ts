@@ -1,8 +1,10 @@
 import type { Core } from '../context.js';
-import { timingSafeEqual } from '../crypto/hash.js';
+import { sha256, timingSafeEqual } from '../crypto/hash.js';
 import { OAuthError } from '../errors.js';
-import type { ClientRecord } from '../records.js';
-import { loadClient } from './client-id-document.js';
+import type { ClientRecord } from '../stores/schemas.js';
+
+/** Client authentication methods of the token, revocation and introspection endpoints (RFC 7591 §2). */
+export const CLIENT_AUTH_METHODS: readonly string[] = ['client_secret_basic', 'client_secret_post', 'none'];
 
 /** Decodes `application/x-www-form-urlencoded` parts of HTTP Basic credentials (RFC 6749 §2.3.1). */
 function decodeBasic(header: string): { id: string; secret: string } | undefined {
@@ -41,7 +43,7 @@ const invalidClient = (description: string, basic: boolean) =>
 export async function authenticateClient(
   core: Core,
   request: Request,
-  form: Map<string, string>,
+  form: ReadonlyMap<string, string>,
 ): Promise<ClientRecord> {
   const header = request.headers.get('authorization');
   const basic = header !== null ? decodeBasic(header) : undefined;
@@ -61,7 +63,7 @@ export async function authenticateClient(
   const clientId = basic?.id ?? bodyId;
   if (!clientId)
     throw invalidClient('Client authentication is required (client_id is missing)', basic !== undefined);
-  const client = await loadClient(core, clientId);
+  const client = await core.clients.load(clientId);
   if (!client) throw invalidClient('Unknown client', basic !== undefined);
   const used = basic ? 'client_secret_basic' : bodySecret !== undefined ? 'client_secret_post' : 'none';
   if (used !== client.authMethod) {
@@ -73,7 +75,7 @@ export async function authenticateClient(
   if (used !== 'none') {
     const secret = basic?.secret ?? bodySecret ?? '';
     const ok =
-      client.secretHash !== undefined && (await timingSafeEqual(await core.hash(secret), client.secretHash));
+      client.secretHash !== undefined && (await timingSafeEqual(await sha256(secret), client.secretHash));
     if (!ok) throw invalidClient('Client authentication failed', basic !== undefined);
   }
   return client;

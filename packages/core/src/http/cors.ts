@@ -1,3 +1,21 @@
+/** CORS headers for endpoints browser-based clients call directly (metadata, register, token, revoke). */
+export const CORS_HEADERS: Readonly<Record<string, string>> = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, MCP-Protocol-Version',
+  'Access-Control-Expose-Headers': 'WWW-Authenticate',
+  'Access-Control-Max-Age': '86400',
+};
+
+/** Returns a copy of `response` with extra headers (existing ones are kept). */
+export function withHeaders(response: Response, headers: Readonly<Record<string, string>>): Response {
+  const out = new Response(response.body, response);
+  for (const [name, value] of Object.entries(headers)) {
+    if (!out.headers.has(name)) out.headers.set(name, value);
+  }
+  return out;
+}
+
 // Browser-based MCP clients (e.g. MCP Inspector) call the protected resource cross-origin with a bearer
 // token, never cookies, so allowing any origin grants nothing a script could not already do.
 const RESOURCE_CORS: Readonly<Record<string, string>> = {

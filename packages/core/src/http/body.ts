@@ -1,4 +1,4 @@
-import { OAuthError } from './errors.js';
+import { OAuthError } from '../errors.js';
 
 /** Largest request body the endpoints read (registration metadata, token and form posts). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -90,31 +90,4 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
     throw new OAuthError('invalid_client_metadata', 'The body must be a JSON object');
   }
   return value as Record<string, unknown>;
-}
-
-/** CORS headers for endpoints browser-based clients call directly (metadata, register, token, revoke). */
-export const CORS_HEADERS: Readonly<Record<string, string>> = {
-  'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
-  'Access-Control-Allow-Headers': 'Authorization, Content-Type, MCP-Protocol-Version',
-  'Access-Control-Expose-Headers': 'WWW-Authenticate',
-  'Access-Control-Max-Age': '86400',
-};
-
-/** Returns a copy of `response` with extra headers. */
-export function withHeaders(response: Response, headers: Readonly<Record<string, string>>): Response {
-  const out = new Response(response.body, response);
-  for (const [name, value] of Object.entries(headers)) {
-    if (!out.headers.has(name)) out.headers.set(name, value);
-  }
-  return out;
-}
-
-/** Reads a cookie value from a request. */
-export function readCookie(request: Request, name: string): string | undefined {
-  for (const part of (request.headers.get('cookie') ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
 }

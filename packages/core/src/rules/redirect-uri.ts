@@ -1,3 +1,5 @@
+import { isLoopbackHost } from './loopback.js';
+
 /** Schemes never accepted as redirect targets: script execution, local files, non-HTTP transports. */
 const FORBIDDEN_SCHEMES = new Set([
   'javascript:',
@@ -15,11 +17,6 @@ const FORBIDDEN_SCHEMES = new Set([
 ]);
 
 const MAX_URI_LENGTH = 2000;
-
-/** True for the loopback hosts of RFC 8252 §7.3 (and `localhost`, which §8.3 discourages but clients use). */
-export function isLoopbackHost(hostname: string): boolean {
-  return hostname === '127.0.0.1' || hostname === '[::1]' || hostname === 'localhost';
-}
 
 /**
  * Checks a redirect URI offered at registration. Returns a reason when it is unacceptable.
@@ -48,7 +45,7 @@ export function redirectUriProblem(uri: string): string | undefined {
   if (url.protocol === 'http:') {
     return isLoopbackHost(url.hostname)
       ? undefined
-      : 'may use http only on a loopback host (127.0.0.1, [::1], localhost)';
+      : 'may use http only on a loopback host (127.0.0.0/8, [::1], localhost)';
   }
   // RFC 8252 §7.1: a private-use scheme for a native app; it must at least name a path or host.
   if (!/^[a-z][a-z0-9+.-]*:$/.test(url.protocol)) return 'has an invalid scheme';

@@ -1,9 +1,8 @@
 import * as z from 'zod/mini';
-import type { Core } from '../context.js';
 import { OAuthError } from '../errors.js';
-import type { ClientRecord } from '../records.js';
+import { redirectUriProblem } from '../rules/redirect-uri.js';
+import type { ClientRecord } from '../stores/schemas.js';
 import { englishErrors } from '../validation.js';
-import { redirectUriProblem } from './redirect-uri.js';
 
 const MAX_REDIRECT_URIS = 10;
 const text = (max: number) => z.string().check(z.maxLength(max));
@@ -37,7 +36,13 @@ const metadataSchema = z.object({
 });
 
 /** Validates RFC 7591 metadata and returns the client record fields it determines. */
-export function validateMetadata(core: Core, body: Record<string, unknown>) {
+/** What the server supports, for checking client metadata against it. */
+export interface MetadataSupport {
+  /** Scopes clients may request. */
+  readonly scopesSupported: readonly string[];
+}
+
+export function validateMetadata(support: MetadataSupport, body: Record<string, unknown>) {
   const redirects = body.redirect_uris;
   if (Array.isArray(redirects)) {
     if (redirects.length > MAX_REDIRECT_URIS) {
@@ -81,7 +86,7 @@ export function validateMetadata(core: Core, body: Record<string, unknown>) {
     throw new OAuthError('invalid_client_metadata', 'grant_types must include authorization_code');
   }
   if (m.scope !== undefined) {
-    const unknown = m.scope.split(' ').filter((s) => s && !core.config.scopesSupported.includes(s));
+    const unknown = m.scope.split(' ').filter((s) => s && !support.scopesSupported.includes(s));
     if (unknown.length)
       throw new OAuthError('invalid_client_metadata', `Unsupported scope: ${unknown.join(' ')}`);
   }

@@ -1,0 +1,45 @@
+import { OAuthError } from '../errors.js';
+import type { StoreContext } from '../stores/context.js';
+import type { ClientRecord } from '../stores/schemas.js';
+import { fetchPublicJson, publicDocumentUrlProblem } from './guarded-fetch.js';
+import { validateMetadata } from './metadata.js';
+
+/** Largest client ID metadata document accepted (draft-ietf-oauth-client-id-metadata-document §8.7). */
+const MAX_DOCUMENT_BYTES = 5 * 1024;
+const FETCH_TIMEOUT_MS = 5000;
+
+/** True when a client_id is a URL naming a Client ID Metadata Document (draft §3). */
+export const isClientIdUrl = (clientId: string): boolean => clientId.startsWith('https://');
+
+/** Why a URL cannot be a client_id (draft §3 and the SSRF guard of §8.6), or `undefined`. */
+export const clientIdUrlProblem = (clientId: string): string | undefined => {
+  const problem = publicDocumentUrlProblem(clientId);
+  return problem?.replace(/^the URL/, 'the client_id URL');
+};
+
+const refuse = (reason: string) => new OAuthError('invalid_client', `Client ID metadata document: ${reason}`);
+
+/** Fetches and validates a client ID metadata document into a client record (draft §4, §5). */
+export async function fetchClientDocument(ctx: StoreContext, clientId: string): Promise<ClientRecord> {
+  const problem = clientIdUrlProblem(clientId);
+  if (problem) throw refuse(problem);
+  const body = await fetchPublicJson(
+    ctx.config.clientIdMetadataDocuments.fetch,
+    clientId,
+    { maxBytes: MAX_DOCUMENT_BYTES, timeoutMs: FETCH_TIMEOUT_MS },
+    refuse,
+  );
+  // §4: the document names itself, and shared secrets make no sense for a published document.
+  if (body.client_id !== clientId) throw refuse('its client_id does not match the URL it was fetched from');
+  if ('client_secret' in body || 'client_secret_expires_at' in body)
+    throw refuse('it must not contain a client secret');
+  const method = body.token_endpoint_auth_method ?? 'none';
+  if (method !== 'none') throw refuse('only token_endpoint_auth_method "none" is supported');
+  let fields: ReturnType<typeof validateMetadata>;
+  try {
+    fields = validateMetadata(ctx.config, { ...body, token_endpoint_auth_method: 'none' });
+  } catch (error) {
+    throw refuse(error instanceof OAuthError ? error.description : 'invalid metadata');
+  }
+  return { clientId, ...fields, issuedAt: Math.floor(ctx.now() / 1000) };
+}

@@ -1,0 +1,31 @@
+import { authenticateClient } from '../clients/authenticate.js';
+import type { Core } from '../context.js';
+import { jsonResponse, OAuthError } from '../errors.js';
+import { readForm } from '../http/body.js';
+import { formatScope } from '../rules/scope.js';
+
+/**
+ * RFC 7662 introspection for confidential clients, answering only about tokens issued to the caller;
+ * everything else is `{ active: false }` (§2.2).
+ */
+export async function introspect(core: Core, request: Request): Promise<Response> {
+  const form = await readForm(request);
+  const client = await authenticateClient(core, request, form);
+  if (client.authMethod === 'none')
+    throw new OAuthError('invalid_client', 'Introspection requires a confidential client', 401);
+  const token = form.get('token');
+  if (!token) throw new OAuthError('invalid_request', 'The token parameter is missing');
+  const found = await core.tokens.find(token, form.get('token_type_hint'));
+  const grant = found ? await core.grants.get(found.record.grantId) : null;
+  if (!found || !grant || found.record.clientId !== client.clientId) return jsonResponse({ active: false });
+  return jsonResponse({
+    active: true,
+    scope: formatScope(found.record.scopes),
+    client_id: found.record.clientId,
+    sub: grant.userId,
+    aud: found.record.resource,
+    iss: core.config.issuer,
+    exp: Math.floor(found.record.expiresAt / 1000),
+    token_type: found.kind === 'access' ? 'Bearer' : 'refresh_token',
+  });
+}

@@ -1,0 +1,84 @@
+import type { AuthenticateOptions, AuthenticateResult, TokenInfo } from '../types.js';
+import { readBearerToken } from './bearer.js';
+import {
+  type ChallengeOptions,
+  type ChallengeTarget,
+  challengeResponse,
+  unavailableResponse,
+} from './challenge.js';
+
+/** What verifying a presented token concluded. */
+export type TokenCheck =
+  | { readonly ok: true; readonly info: TokenInfo }
+  | { readonly ok: false; readonly reason: 'invalid' | 'unavailable'; readonly description: string };
+
+/** The parts a protected resource plugs into the one front end of the resource side. */
+export interface ResourceGuard {
+  /** The challenge target (metadata URL, baseline scopes) and resource identifier for a request. */
+  target(request: Request, resource?: string): ChallengeTarget & { readonly resource: string };
+  /** Verifies a token for a resource identifier. */
+  verify(token: string, resource: string, request: Request): Promise<TokenCheck>;
+  /** Reads the credential from this header instead of `Authorization: Bearer`. */
+  readonly credentialHeader?: string;
+  /** Told the reason of every refusal (never the token). */
+  onRefused?(reason: string): void;
+}
+
+/**
+ * Verifies the bearer token of a request (RFC 6750): in the `Authorization` header only, valid for this
+ * resource (RFC 8707 audience, checked by `verify`), with the required scopes. Refusals carry the
+ * RFC 6750 §3 challenge pointing at the RFC 9728 metadata; a verifier that cannot decide gives 503.
+ */
+export async function guardRequest(
+  guard: ResourceGuard,
+  request: Request,
+  options: AuthenticateOptions = {},
+): Promise<AuthenticateResult> {
+  const target = guard.target(request, options.resource);
+  const refuse = (challenge: ChallengeOptions): AuthenticateResult => {
+    guard.onRefused?.(challenge.description ?? 'no credentials');
+    return { ok: false, response: challengeResponse(target, challenge) };
+  };
+  let token: string | null | 'malformed';
+  if (guard.credentialHeader) {
+    token = request.headers.get(guard.credentialHeader) || null;
+  } else {
+    // OAuth 2.1 §5.2.1 / RFC 9700 §2.5: tokens in the query string are refused.
+    if (new URL(request.url).searchParams.has('access_token')) {
+      return refuse({
+        error: 'invalid_request',
+        description: 'Access tokens in the query string are not accepted; use the Authorization header',
+      });
+    }
+    token = readBearerToken(request);
+  }
+  // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
+  if (token === null) return refuse({});
+  if (token === 'malformed')
+    return refuse({
+      error: 'invalid_request',
+      description: 'The Authorization header must be "Bearer <token>"',
+    });
+  const checked = await guard.verify(token, target.resource, request);
+  if (!checked.ok) {
+    if (checked.reason === 'unavailable') {
+      guard.onRefused?.(checked.description);
+      return { ok: false, response: unavailableResponse(checked.description) };
+    }
+    return refuse({ error: 'invalid_token', description: checked.description });
+  }
+  const required = [...new Set(options.requiredScopes ?? [])];
+  const missing = required.filter((scope) => !checked.info.scopes.includes(scope));
+  if (missing.length > 0) return refuse(insufficientScope(missing, required));
+  return { ok: true, info: checked.info };
+}
+
+/** The RFC 6750 §3.1 `insufficient_scope` challenge: names every scope the operation needs, once each. */
+export const insufficientScope = (
+  missing: readonly string[],
+  required: readonly string[],
+): ChallengeOptions => ({
+  error: 'insufficient_scope',
+  description: `This request needs the scope(s): ${missing.join(' ')}`,
+  scopes: required,
+});

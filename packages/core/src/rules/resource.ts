@@ -1,0 +1,46 @@
+/** A protected resource as the server is configured with it (RFC 9728, RFC 8707). */
+export interface ConfiguredResource {
+  /** Path of the resource on the issuer's origin, e.g. `/mcp`. */
+  readonly path: string;
+  /** The resource identifier (RFC 8707), e.g. `https://mcp.example.com/mcp`. */
+  readonly resource: string;
+  /** `resource_name` of RFC 9728 §2. */
+  readonly name?: string;
+  /** Scopes the resource accepts. */
+  readonly scopes: readonly string[];
+}
+
+/** Strips one trailing slash, so `https://x/mcp/` and `https://x/mcp` name the same resource. */
+export const withoutTrailingSlash = (value: string): string =>
+  value.length > 1 && value.endsWith('/') ? value.slice(0, -1) : value;
+
+/** Whether two resource identifiers name the same resource (RFC 8707 §2, trailing slash ignored). */
+export const sameResource = (a: string, b: string): boolean =>
+  withoutTrailingSlash(a) === withoutTrailingSlash(b);
+
+/** The configured resource a `resource` parameter names, or `undefined`. */
+export const findResource = <R extends ConfiguredResource>(
+  resources: readonly R[],
+  identifier: string,
+): R | undefined => resources.find((r) => sameResource(r.resource, identifier));
+
+/** The configured resource a request path belongs to (longest path prefix), or the first one. */
+export function resourceForPath<R extends ConfiguredResource>(resources: readonly R[], pathname: string): R {
+  let best: R | undefined;
+  for (const r of resources) {
+    const base = withoutTrailingSlash(r.path);
+    const inside = base === '/' || pathname === base || pathname.startsWith(`${base}/`);
+    if (inside && (!best || base.length > withoutTrailingSlash(best.path).length)) best = r;
+  }
+  return best ?? resources[0]!;
+}
+
+/**
+ * The RFC 9728 §3.1 metadata URL of a resource: the well-known segment is inserted between the origin
+ * and the resource's path (`https://h/mcp` → `https://h/.well-known/oauth-protected-resource/mcp`).
+ */
+export function protectedResourceMetadataUrl(resource: string): string {
+  const url = new URL(resource);
+  const path = url.pathname === '/' ? '' : withoutTrailingSlash(url.pathname);
+  return `${url.origin}/.well-known/oauth-protected-resource${path}`;
+}

@@ -1,0 +1,23 @@
+import type { KeyRing } from '../crypto/keys.js';
+import type { ResolvedConfig } from '../options.js';
+import type { Records } from './records.js';
+
+/** What the stores need from the server: configuration, typed storage, keys, clock and randomness. */
+export interface StoreContext {
+  readonly config: ResolvedConfig;
+  readonly records: Records;
+  readonly keys: KeyRing;
+  /** Epoch milliseconds. */
+  now(): number;
+  /** A fresh unguessable token: `prefix` + base64url of `bytes` random bytes. */
+  token(prefix?: string, bytes?: number): string;
+}
+
+/** Token prefixes: make leaked credentials recognisable by secret scanners. */
+export const PREFIX = {
+  access: 'pcat_',
+  refresh: 'pcrt_',
+  code: 'pcac_',
+  secret: 'pcs_',
+  registration: 'pcrg_',
+} as const;

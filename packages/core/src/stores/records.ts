@@ -1,0 +1,78 @@
+import type * as z from 'zod/mini';
+import { StorageUnavailableError } from '../errors.js';
+import type { ConsumeResult, RecordKind, Storage, StorageCallOptions } from '../storage/types.js';
+
+/**
+ * Typed access to the storage: JSON in, schema-checked records out. Every storage failure becomes a
+ * {@link StorageUnavailableError} (503 `temporarily_unavailable`), never a 500.
+ */
+export class Records {
+  /** @param timeoutMs how long one storage operation may take before the request gives up with 503. */
+  constructor(
+    readonly storage: Storage,
+    readonly timeoutMs = 8000,
+  ) {}
+
+  async #call<T>(operation: string, fn: (options: StorageCallOptions) => Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const abandon = new AbortController();
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // The storage is told to abandon the call for real, so a stuck connection is recycled.
+        abandon.abort(new Error(`timed out after ${this.timeoutMs} ms`));
+        reject(abandon.signal.reason);
+      }, this.timeoutMs);
+    });
+    try {
+      return await Promise.race([fn({ signal: abandon.signal }), timeout]);
+    } catch (error) {
+      throw new StorageUnavailableError(operation, error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async get<T>(kind: RecordKind, key: string, schema: z.ZodMiniType<T>): Promise<T | null> {
+    const stored = await this.#call(`get ${kind}`, (o) => this.storage.get(kind, key, o));
+    return stored ? parse(schema, stored.value) : null;
+  }
+
+  async exists(kind: RecordKind, key: string): Promise<boolean> {
+    return (await this.#call(`get ${kind}`, (o) => this.storage.get(kind, key, o))) !== null;
+  }
+
+  put(kind: RecordKind, key: string, value: unknown, expiresAt: number | null): Promise<void> {
+    return this.#call(`put ${kind}`, (o) => this.storage.put(kind, key, JSON.stringify(value), expiresAt, o));
+  }
+
+  delete(kind: RecordKind, key: string): Promise<void> {
+    return this.#call(`delete ${kind}`, (o) => this.storage.delete(kind, key, o));
+  }
+
+  async consume<T>(
+    kind: RecordKind,
+    key: string,
+    now: number,
+    schema: z.ZodMiniType<T>,
+  ): Promise<{ status: 'consumed' | 'already_consumed'; record: T } | null> {
+    const result: ConsumeResult = await this.#call(`consume ${kind}`, (o) =>
+      this.storage.consume(kind, key, now, o),
+    );
+    if (result.status === 'missing') return null;
+    const record = parse(schema, result.value);
+    return record === null ? null : { status: result.status, record };
+  }
+
+  increment(kind: RecordKind, key: string, expiresAt: number): Promise<number> {
+    return this.#call(`increment ${kind}`, (o) => this.storage.increment(kind, key, expiresAt, o));
+  }
+}
+
+function parse<T>(schema: z.ZodMiniType<T>, value: string): T | null {
+  try {
+    const result = schema.safeParse(JSON.parse(value));
+    return result.success ? result.data : null;
+  } catch {
+    return null;
+  }
+}

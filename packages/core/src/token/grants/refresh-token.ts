@@ -1,0 +1,49 @@
+import { OAuthError } from '../../errors.js';
+import { parseScope } from '../../rules/scope.js';
+import { issueTokenResponse } from '../issue.js';
+import { checkTokenResource, invalidGrant, requiredParam } from '../params.js';
+import type { GrantType } from './types.js';
+
+/**
+ * The refresh token grant (RFC 6749 §6, OAuth 2.1 §4.3): refresh tokens rotate on every use. Replay
+ * rule: reuse of a rotated refresh token revokes the whole grant (RFC 9700 §4.14.2).
+ */
+export const refreshTokenGrant: GrantType = {
+  name: 'refresh_token',
+  enabled: () => true,
+  async handle({ core, form, client }) {
+    const refreshToken = requiredParam(form, 'refresh_token');
+    // Check the client before consuming, so a token replayed by a stranger cannot burn the real client's.
+    const peek = await core.tokens.peekRefresh(refreshToken);
+    if (!peek) throw invalidGrant('The refresh token is invalid or expired');
+    if (peek.clientId !== client.clientId)
+      throw invalidGrant('The refresh token was issued to another client');
+
+    const consumed = await core.tokens.consumeRefresh(refreshToken);
+    if (!consumed) throw invalidGrant('The refresh token is invalid or expired');
+    if (consumed.status === 'already_consumed') {
+      // OAuth 2.1 §4.3.1 / RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole grant.
+      core.config.onEvent({
+        type: 'replay_detected',
+        what: 'refresh_token',
+        clientId: client.clientId,
+        grantId: peek.grantId,
+      });
+      await core.tokens.revokeGrant(peek.grantId, 'refresh token reuse');
+      throw invalidGrant('The refresh token was already used; the authorization has been revoked');
+    }
+    const grant = await core.grants.get(consumed.record.grantId);
+    if (!grant) throw invalidGrant('The authorization was revoked');
+    checkTokenResource(form, grant.resource);
+    let scopes = consumed.record.scopes;
+    const wanted = parseScope(form.get('scope'));
+    if (wanted !== undefined) {
+      // RFC 6749 §6: a refresh may narrow the scope, never widen it.
+      const extra = wanted.filter((s) => !grant.scopes.includes(s));
+      if (extra.length > 0)
+        throw new OAuthError('invalid_scope', `Scope not granted originally: ${extra.join(' ')}`);
+      scopes = wanted;
+    }
+    return issueTokenResponse(core, grant, scopes, true, 'refresh_token');
+  },
+};

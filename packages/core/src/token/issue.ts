@@ -1,0 +1,32 @@
+import type { Core } from '../context.js';
+import { formatScope } from '../rules/scope.js';
+import type { GrantRecord } from '../stores/schemas.js';
+import type { TokenResponseBody } from './grants/types.js';
+
+/**
+ * Issues tokens for a grant and reports `token_issued`: the RFC 6749 §5.1 response body, a refresh
+ * token when `withRefresh`.
+ */
+export async function issueTokenResponse(
+  core: Core,
+  grant: GrantRecord,
+  scopes: readonly string[],
+  withRefresh: boolean,
+  grantType: string,
+): Promise<TokenResponseBody> {
+  const issued = await core.tokens.issue(grant, scopes, withRefresh);
+  core.config.onEvent({
+    type: 'token_issued',
+    clientId: grant.clientId,
+    userId: grant.userId,
+    grantType,
+    grantId: grant.id,
+  });
+  return {
+    access_token: issued.accessToken,
+    token_type: 'Bearer',
+    expires_in: issued.expiresIn,
+    scope: formatScope(issued.scopes),
+    ...(issued.refreshToken ? { refresh_token: issued.refreshToken } : {}),
+  };
+}

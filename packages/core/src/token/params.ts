@@ -1,0 +1,21 @@
+import { OAuthError } from '../errors.js';
+import { sameResource } from '../rules/resource.js';
+
+/** A required, non-empty form parameter (RFC 6749 §5.2 `invalid_request` when missing). */
+export function requiredParam(form: ReadonlyMap<string, string>, name: string): string {
+  const value = form.get(name);
+  if (value === undefined || value === '')
+    throw new OAuthError('invalid_request', `The ${name} parameter is missing`);
+  return value;
+}
+
+/** RFC 8707 §2.2: a `resource` on a token request must name the grant's resource. */
+export function checkTokenResource(form: ReadonlyMap<string, string>, resource: string): void {
+  const requested = form.get('resource');
+  if (requested !== undefined && !sameResource(requested, resource)) {
+    throw new OAuthError('invalid_target', 'The resource does not match the one authorized');
+  }
+}
+
+/** An `invalid_grant` refusal (RFC 6749 §5.2). */
+export const invalidGrant = (description: string): OAuthError => new OAuthError('invalid_grant', description);
