@@ -22,6 +22,7 @@ export function protectedMcp(as: () => AuthorizationServer): (request: Request) 
     authenticator: {
       authenticate: (request, options) => as().authenticate(request, options),
       protectedResourceMetadata: (request) => as().protectedResourceMetadata(request),
+      challenge: (request, options) => as().challenge(request, options),
     },
     server: () => {
       const server = new McpServer({ name: 'conformance', version: '1.0.0' });

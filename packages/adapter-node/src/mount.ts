@@ -1,13 +1,8 @@
-import { withResourceCors } from '@portcullis/core';
+import { createGateway, type GatewayServer } from '@portcullis/core';
 import type { FetchHandler, OptionalFetchHandler } from './http.js';
 
 /** The part of a Portcullis authorization server (`createAuthorizationServer`) the mounts use. */
-export interface RoutableServer {
-  /** Serves the authorization-server routes. */
-  fetch(request: Request): Promise<Response>;
-  /** `true` when the request is for one of the authorization-server routes. */
-  handles(request: Request): boolean;
-}
+export type RoutableServer = GatewayServer;
 
 /** A protected MCP endpoint served next to the authorization server. */
 export interface McpMount {
@@ -21,11 +16,18 @@ export interface McpMount {
 export interface MountOptions {
   /** The protected MCP endpoint: a handler (served at `/mcp`) or a {@link McpMount}. */
   readonly mcp?: FetchHandler | McpMount;
+  /** Removes expired records at most this often, triggered by traffic; default 3600 s, `0` disables. */
+  readonly cleanupIntervalSeconds?: number;
 }
 
-function normalizePath(path: string): string {
-  const withSlash = path.startsWith('/') ? path : `/${path}`;
-  return withSlash.length > 1 && withSlash.endsWith('/') ? withSlash.slice(0, -1) : withSlash;
+function gatewayFor(server: RoutableServer, options: MountOptions) {
+  const mcp = typeof options.mcp === 'function' ? { handler: options.mcp } : options.mcp;
+  return createGateway(server, {
+    routes: mcp ? [{ path: mcp.path ?? '/mcp', handler: mcp.handler }] : [],
+    ...(options.cleanupIntervalSeconds !== undefined
+      ? { cleanupIntervalSeconds: options.cleanupIntervalSeconds }
+      : {}),
+  });
 }
 
 /**
@@ -39,27 +41,12 @@ function normalizePath(path: string): string {
  * ```
  */
 export function portcullisRoutes(server: RoutableServer, options: MountOptions = {}): OptionalFetchHandler {
-  const mcp = typeof options.mcp === 'function' ? { handler: options.mcp } : options.mcp;
-  const mcpPath = mcp ? normalizePath(mcp.path ?? '/mcp') : undefined;
-  // Browser-based MCP clients call the resource cross-origin: preflights and exposed headers.
-  const mcpHandler = mcp ? withResourceCors(mcp.handler) : undefined;
-  return async (request) => {
-    if (server.handles(request)) return server.fetch(request);
-    if (mcpHandler && mcpPath !== undefined) {
-      const { pathname } = new URL(request.url);
-      if (pathname === mcpPath || pathname.startsWith(`${mcpPath}/`)) return mcpHandler(request);
-    }
-    return null;
-  };
+  const gateway = gatewayFor(server, options);
+  return (request) => gateway.route(request);
 }
 
 /** Like {@link portcullisRoutes}, but answers everything else with a JSON 404 (for a bare `node:http` server). */
 export function portcullisHandler(server: RoutableServer, options: MountOptions = {}): FetchHandler {
-  const routes = portcullisRoutes(server, options);
-  return async (request) =>
-    (await routes(request)) ??
-    new Response(JSON.stringify({ error: 'not_found', error_description: 'No such endpoint' }), {
-      status: 404,
-      headers: { 'content-type': 'application/json' },
-    });
+  const gateway = gatewayFor(server, options);
+  return (request) => gateway.fetch(request);
 }

@@ -26,6 +26,7 @@ async function startMounted(kind: MountKind): Promise<{ url: string; as: () => A
     authenticator: {
       authenticate: (request, options) => as!.authenticate(request, options),
       protectedResourceMetadata: (request) => as!.protectedResourceMetadata(request),
+      challenge: (request, options) => as!.challenge(request, options),
     },
     server: () => createDemoMcpServer(),
   });

@@ -1,4 +1,11 @@
-import { type AuthorizationServer, createAuthorizationServer, withResourceCors } from '@portcullis/core';
+import {
+  type AuthorizationServer,
+  createAuthorizationServer,
+  createGateway,
+  type Gateway,
+  isLoopbackHost,
+  oauthErrorResponse,
+} from '@portcullis/core';
 import { RequestAuthenticator } from './memo.js';
 import type {
   ExecutionContextLike,
@@ -9,7 +16,7 @@ import type {
 
 interface Mounted {
   readonly server: AuthorizationServer;
-  readonly authenticator: RequestAuthenticator;
+  readonly gateway: Gateway;
 }
 
 interface Instance<Env> {
@@ -22,24 +29,26 @@ interface Instance<Env> {
 /** Origins a single isolate serves at most when the issuer comes from the request. */
 const MAX_ORIGINS = 16;
 
-const jsonError = (
-  status: number,
-  error: string,
-  description: string,
-  headers: Record<string, string> = {},
-) =>
-  new Response(JSON.stringify({ error, error_description: description }), {
-    status,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
-  });
+/** Per request: the Worker's `env` and `ctx`, handed to the API handler through the gateway. */
+interface RequestScope<Env> {
+  readonly env: Env;
+  readonly ctx: ExecutionContextLike;
+}
 
-const normalize = (path: string) => (path.length > 1 ? path.replace(/\/+$/, '') : path);
+/** The issuer a request's origin can be: https, or http on loopback (`wrangler dev`); else `undefined`. */
+function originIssuer(request: Request): string | undefined {
+  const url = new URL(request.url);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))
+    ? url.origin
+    : undefined;
+}
 
 /**
  * Mounts Portcullis on Cloudflare Workers. Returns the Worker's module handler: authorization-server
  * routes go to the core, the API route is authenticated and handed to `apiHandler` with the verified
  * token, everything else goes to `defaultHandler`. The configuration is built from `env` once per
- * isolate; without `issuer` the issuer is the request's origin.
+ * isolate; without `issuer` the issuer is the request's origin. Routing, CORS and background cleanup
+ * are the core's `createGateway`; this adapter only binds `env` and `ctx`.
  *
  * @example
  * ```ts
@@ -60,11 +69,12 @@ const normalize = (path: string) => (path.length > 1 ? path.replace(/\/+$/, '') 
 export function portcullis<Env>(source: PortcullisWorkerConfigSource<Env>): WorkerHandler<Env> {
   const instances = new WeakMap<object, Promise<Instance<Env>>>();
   const noEnv = {};
+  const scopes = new WeakMap<Request, RequestScope<Env>>();
 
   async function build(env: Env): Promise<Instance<Env>> {
     const config = typeof source === 'function' ? await source(env) : source;
     const apiRoute = config.apiRoute ?? '/mcp';
-    const routes = (typeof apiRoute === 'string' ? [apiRoute] : [...apiRoute]).map(normalize);
+    const routes = typeof apiRoute === 'string' ? [apiRoute] : [...apiRoute];
     return { config, routes, servers: new Map() };
   }
 
@@ -80,17 +90,16 @@ export function portcullis<Env>(source: PortcullisWorkerConfigSource<Env>): Work
     return instance;
   }
 
-  function mount(instance: Instance<Env>, request: Request): Mounted {
-    const { config, routes } = instance;
-    const issuer = config.issuer ?? new URL(request.url).origin;
+  function mount(instance: Instance<Env>, issuer: string): Mounted {
     const existing = instance.servers.get(issuer);
     if (existing) return existing;
+    const { config, routes } = instance;
     const {
       apiRoute: _r,
-      apiHandler: _a,
+      apiHandler,
       defaultHandler: _d,
-      requiredScopes: _s,
-      cleanupRate: _c,
+      requiredScopes,
+      cleanupIntervalSeconds,
       ...core
     } = config;
     const server = createAuthorizationServer({
@@ -99,7 +108,20 @@ export function portcullis<Env>(source: PortcullisWorkerConfigSource<Env>): Work
       resources: config.resources ?? routes.map((path) => ({ path })),
       clientIp: (r) => r.headers.get('cf-connecting-ip') ?? undefined,
     });
-    const mounted = { server, authenticator: new RequestAuthenticator(server) };
+    const authenticator = new RequestAuthenticator(server);
+    const gateway = createGateway(server, {
+      ...(cleanupIntervalSeconds !== undefined ? { cleanupIntervalSeconds } : {}),
+      routes: routes.map((path) => ({
+        path,
+        ...(requiredScopes ? { requiredScopes } : {}),
+        protected: (request, info) => {
+          const { env, ctx } = scopes.get(request)!;
+          authenticator.remember(request, info);
+          return apiHandler(request, { env, ctx, info, authenticator, issuer: server.issuer });
+        },
+      })),
+    });
+    const mounted = { server, gateway };
     if (instance.servers.size >= MAX_ORIGINS) {
       const oldest = instance.servers.keys().next().value;
       if (oldest !== undefined) instance.servers.delete(oldest);
@@ -110,50 +132,40 @@ export function portcullis<Env>(source: PortcullisWorkerConfigSource<Env>): Work
 
   async function handle(request: Request, env: Env, ctx: ExecutionContextLike): Promise<Response> {
     let instance: Instance<Env>;
-    let mounted: Mounted;
     try {
       instance = await instanceFor(env);
-      mounted = mount(instance, request);
     } catch (error) {
-      // The message lists configuration problems, never secret values; it goes to the Worker logs only.
-      console.error(`Portcullis is misconfigured: ${error instanceof Error ? error.message : String(error)}`);
-      return jsonError(
-        500,
-        'server_error',
-        'The authorization server is not configured correctly; see the Worker logs',
-      );
+      return misconfigured(error);
     }
-    const { config, routes } = instance;
-    const { server, authenticator } = mounted;
-    const rate = config.cleanupRate ?? 0.01;
-    if (rate > 0 && Math.random() < rate) ctx.waitUntil(server.cleanup().catch(() => 0));
-
-    if (server.handles(request)) return server.fetch(request);
-
-    const path = normalize(new URL(request.url).pathname);
-    const isApi = routes.some((route) => path === route || path.startsWith(`${route === '/' ? '' : route}/`));
-    if (isApi) {
-      return withResourceCors(async (apiRequest) => {
-        const result = await server.authenticate(
-          apiRequest,
-          config.requiredScopes ? { requiredScopes: config.requiredScopes } : {},
-        );
-        if (!result.ok) return result.response;
-        authenticator.remember(apiRequest, result.info);
-        return config.apiHandler(apiRequest, {
-          env,
-          ctx,
-          info: result.info,
-          authenticator,
-          issuer: server.issuer,
-        });
-      })(request);
+    const issuer = instance.config.issuer ?? originIssuer(request);
+    // RFC 8414 §2: an issuer is https (http only on loopback); a request from another origin cannot be one.
+    if (issuer === undefined) {
+      return oauthErrorResponse('invalid_request', 'This host cannot serve as the authorization server', 400);
     }
-    if (config.defaultHandler) return config.defaultHandler(request, env, ctx);
-    return jsonError(404, 'not_found', 'Not found');
+    let mounted: Mounted;
+    try {
+      mounted = mount(instance, issuer);
+    } catch (error) {
+      return misconfigured(error);
+    }
+    scopes.set(request, { env, ctx });
+    const response = await mounted.gateway.route(request, (work) => ctx.waitUntil(work));
+    if (response) return response;
+    if (instance.config.defaultHandler) return instance.config.defaultHandler(request, env, ctx);
+    return oauthErrorResponse('not_found', 'Not found', 404);
   }
 
   return {
     fetch: (request, env, ctx) => handle(request, env, ctx),
   };
+}
+
+function misconfigured(error: unknown): Response {
+  // The message lists configuration problems, never secret values; it goes to the Worker logs only.
+  console.error(`Portcullis is misconfigured: ${error instanceof Error ? error.message : String(error)}`);
+  return oauthErrorResponse(
+    'server_error',
+    'The authorization server is not configured correctly; see the Worker logs',
+    500,
+  );
 }

@@ -1,4 +1,10 @@
-import type { AuthenticateOptions, AuthenticateResult, Authenticator, TokenInfo } from '@portcullis/core';
+import type {
+  AuthenticateOptions,
+  AuthenticateResult,
+  Authenticator,
+  ChallengeOptions,
+  TokenInfo,
+} from '@portcullis/core';
 
 /**
  * An {@link Authenticator} that remembers the token verified for a request object, so a handler that
@@ -28,6 +34,10 @@ export class RequestAuthenticator implements Authenticator {
       return { ok: true, info };
     }
     return this.#inner.authenticate(request, options);
+  }
+
+  challenge(request: Request, options?: ChallengeOptions): Response {
+    return this.#inner.challenge(request, options);
   }
 
   protectedResourceMetadata(request: Request): Promise<Response | null> {

@@ -51,10 +51,10 @@ export interface PortcullisWorkerConfig<Env> extends Omit<AuthorizationServerOpt
   /** Handles all other requests; default a JSON 404. */
   readonly defaultHandler?: DefaultHandler<Env>;
   /**
-   * Share of requests after which expired records are swept in the background (`ctx.waitUntil`);
-   * default 0.01. Set 0 to disable.
+   * Expired records are swept in the background (`ctx.waitUntil`) at most this often per isolate,
+   * triggered by traffic; default 3600 seconds. Set 0 to disable.
    */
-  readonly cleanupRate?: number;
+  readonly cleanupIntervalSeconds?: number;
 }
 
 /** The configuration, or a function building it from the Worker's `env` (called once per isolate). */
