@@ -33,26 +33,27 @@ function isSpecialIPv4(host: string): boolean {
 
 /**
  * The client_id URL rules of draft -02 §3 and the SSRF guard of §8.6: https, a path, no fragment,
- * no userinfo, no dot segments, and no host that names this machine or a private network.
+ * no userinfo, no dot segments, and no host that names this machine or a private network. `name` is the
+ * parameter named in the problem (the same guard checks a client's `jwks_uri`).
  */
-export function clientIdUrlProblem(clientId: string): string | undefined {
-  if (clientId.length > 2000) return 'the client_id URL is too long';
+export function clientIdUrlProblem(clientId: string, name = 'client_id'): string | undefined {
+  if (clientId.length > 2000) return `the ${name} URL is too long`;
   if (/[\s\\]/.test(clientId) || clientId.includes('#'))
-    return 'the client_id URL must not contain a fragment or whitespace';
+    return `the ${name} URL must not contain a fragment or whitespace`;
   let url: URL;
   try {
     url = new URL(clientId);
   } catch {
-    return 'the client_id is not a valid URL';
+    return `the ${name} is not a valid URL`;
   }
-  if (url.protocol !== 'https:') return 'the client_id URL must use https';
+  if (url.protocol !== 'https:') return `the ${name} URL must use https`;
   if (url.username || url.password || /^https:\/\/[^/?#]*@/i.test(clientId))
-    return 'the client_id URL must not contain user information';
+    return `the ${name} URL must not contain user information`;
   if (url.pathname === '/' && !/^https:\/\/[^/]+\/./.test(clientId))
-    return 'the client_id URL must have a path';
+    return `the ${name} URL must have a path`;
   if (/\/\.\.?(\/|$)/.test(clientId.replace(/[?#].*$/, '').slice(8)))
-    return 'the client_id URL must not contain dot segments';
-  if (url.href !== clientId) return 'the client_id URL must be in normalized form';
+    return `the ${name} URL must not contain dot segments`;
+  if (url.href !== clientId) return `the ${name} URL must be in normalized form`;
   const host = url.hostname.toLowerCase();
   if (
     host === 'localhost' ||
@@ -61,7 +62,7 @@ export function clientIdUrlProblem(clientId: string): string | undefined {
     isSpecialIPv4(host) ||
     !host.includes('.')
   ) {
-    return 'the client_id URL must name a public host';
+    return `the ${name} URL must name a public host`;
   }
   return undefined;
 }
