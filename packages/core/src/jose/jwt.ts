@@ -19,9 +19,12 @@ import type { JoseError } from './types.js';
 
 /**
  * The asymmetric JWS algorithms accepted for client assertions, ID-JAGs and DPoP proofs (RFC 7518 §3.3,
- * §3.4, §3.5; RFC 8037 §3.1). Never `none` (RFC 8725 §3.1) and never an HMAC (RFC 8725 §2.1).
+ * §3.4, §3.5; RFC 8037 §3.1, and `Ed25519`, its fully-specified name of RFC 9864 §2.2 that oauth4webapi
+ * sends). Never `none` (RFC 8725 §3.1) and never an HMAC (RFC 8725 §2.1).
  */
-export const ASYMMETRIC_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519'] as const;
+
+const EDDSA = new Set(['EdDSA', 'Ed25519']);
 
 /** One of {@link ASYMMETRIC_ALGORITHMS}. */
 export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
@@ -64,7 +67,7 @@ export function requireAlgorithm(
 export function keyFitsAlgorithm(jwk: JWK, alg: string): boolean {
   if (jwk.use !== undefined && jwk.use !== 'sig') return false;
   if (jwk.key_ops !== undefined && !jwk.key_ops.includes('verify')) return false;
-  if (jwk.alg !== undefined && jwk.alg !== alg) return false;
+  if (jwk.alg !== undefined && jwk.alg !== alg && !(EDDSA.has(jwk.alg) && EDDSA.has(alg))) return false;
   switch (alg) {
     case 'RS256':
     case 'PS256':
