@@ -147,10 +147,13 @@ export function createSigningKeys(options: SigningKeysOptions): SigningKeys {
     return JSON.parse(json) as KeySetDocument;
   }
 
-  const live = (doc: KeySetDocument | null, at: number) =>
-    (doc?.keys ?? []).filter((key) => key.signsUntil + retainMs > at);
   const newest = (keys: readonly StoredKey[]) =>
     keys.reduce<StoredKey | undefined>((a, k) => (!a || k.signsFrom > a.signsFrom ? k : a), undefined);
+  /** The keys to keep: the newest always (it signs until a successor does), the others while their tokens live. */
+  const live = (doc: KeySetDocument | null, at: number) => {
+    const latest = newest(doc?.keys ?? []);
+    return (doc?.keys ?? []).filter((key) => key === latest || key.signsUntil + retainMs > at);
+  };
   const successorDue = (latest: StoredKey, at: number) =>
     latest.alg !== algorithm || latest.signsUntil - publishAheadMs <= at;
 
@@ -166,7 +169,7 @@ export function createSigningKeys(options: SigningKeysOptions): SigningKeys {
     const keys = live(doc, at).map((key) => ({ ...key }));
     const latest = newest(keys);
     if (!latest) {
-      // Nothing published yet (or everything long expired): the first key signs at once.
+      // Nothing published yet: the first key signs at once.
       keys.push(await generateKey(algorithm, at, at + rotateMs));
     } else if (successorDue(latest, at)) {
       // The successor is published ahead; if rotation is overdue, the latest key signs until then.
