@@ -317,6 +317,34 @@ describe('private_key_jwt client assertions', () => {
     );
   });
 
+  it('refuses an RSA key shorter than 2048 bits (RFC 7518 §3.3)', async () => {
+    const weak = (await crypto.subtle.generateKey(
+      {
+        name: 'RSASSA-PKCS1-v1_5',
+        modulusLength: 1024,
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: 'SHA-256',
+      },
+      true,
+      ['sign', 'verify'],
+    )) as CryptoKeyPair;
+    const jwk = { ...(await (await import('jose')).exportJWK(weak.publicKey)), kid: 'weak' };
+    const now = Math.floor(Date.now() / 1000);
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const input = `${b64({ alg: 'RS256', kid: 'weak' })}.${b64({ iss: CLIENT_ID, sub: CLIENT_ID, aud: ISSUER, jti: 'w', iat: now, exp: now + 60 })}`;
+    const signature = await crypto.subtle.sign(
+      'RSASSA-PKCS1-v1_5',
+      weak.privateKey,
+      new TextEncoder().encode(input),
+    );
+    const assertion = `${input}.${Buffer.from(signature).toString('base64url')}`;
+    await refused(
+      verifier()(params(assertion), { clientId: CLIENT_ID, jwks: { keys: [jwk] } }),
+      'invalid_client',
+      /cannot be used/,
+    );
+  });
+
   it('refuses a wrong client_assertion_type, a missing assertion and garbage', async () => {
     const client = { clientId: CLIENT_ID, jwks: { keys: [(await keyPair('ES256')).publicJwk] } };
     await refused(
