@@ -1,4 +1,4 @@
-/** Error codes of RFC 6749 §4.1.2.1 / §5.2, RFC 7591 §3.2.2, RFC 6750 §3.1 and RFC 7009 §2.2.1. */
+/** Error codes of RFC 6749 §4.1.2.1 / §5.2, RFC 7591 §3.2.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and RFC 9449 §5, §8. */
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -18,7 +18,9 @@ export type OAuthErrorCode =
   | 'insufficient_scope'
   | 'not_found'
   | 'method_not_allowed'
-  | 'not_implemented';
+  | 'not_implemented'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
 
 /**
  * Makes a description safe to send: RFC 6749 §5.2 limits `error_description` to %x20-21 / %x23-5B /

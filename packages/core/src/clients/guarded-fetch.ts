@@ -73,12 +73,13 @@ export async function fetchPublicJson(
   doFetch: DocumentFetch,
   url: string,
   limits: PublicFetchLimits,
-  problem: (reason: string) => OAuthError,
+  problem: (reason: string) => Error,
   accept = 'application/json',
 ): Promise<Record<string, unknown>> {
   const urlProblem = publicDocumentUrlProblem(url);
   if (urlProblem) throw problem(urlProblem);
   let response: Response;
+  // The timeout covers the headers and the body.
   const signal = AbortSignal.timeout(limits.timeoutMs);
   try {
     response = await doFetch(url, { headers: { accept }, redirect: 'manual', signal });
@@ -89,16 +90,21 @@ export async function fetchPublicJson(
     await response.body?.cancel().catch(() => {});
     throw problem(`fetching the document answered HTTP ${response.status}`);
   }
+  const tooLarge = () => problem(`the document is larger than ${limits.maxBytes} bytes`);
+  if (Number(response.headers.get('content-length') ?? '0') > limits.maxBytes) {
+    await response.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
   let bytes: Uint8Array | null;
   try {
     bytes = await readStreamBytes(response.body, limits.maxBytes);
   } catch {
-    throw problem('the document could not be read');
+    throw problem('the document could not be read in time');
   }
-  if (bytes === null) throw problem(`the document is larger than ${limits.maxBytes} bytes`);
+  if (bytes === null) throw tooLarge();
   let document: unknown;
   try {
-    document = JSON.parse(new TextDecoder().decode(bytes));
+    document = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
     throw problem('the document is not valid JSON');
   }

@@ -4,9 +4,12 @@ import { redirectUriProblem } from '../../src/rules/redirect-uri.js';
 
 /** One definition of "loopback" serves the issuer, upstream URLs and redirect URIs alike. */
 describe('loopback hosts', () => {
-  it.each(['localhost', 'LOCALHOST', '127.0.0.1', '127.0.0.2', '127.255.255.254', '[::1]'])('%s is loopback', (host) => {
-    expect(isLoopbackHost(host)).toBe(true);
-  });
+  it.each(['localhost', 'LOCALHOST', '127.0.0.1', '127.0.0.2', '127.255.255.254', '[::1]'])(
+    '%s is loopback',
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(true);
+    },
+  );
 
   it.each([
     'foo.localhost',
