@@ -3,6 +3,8 @@
  * on 127.0.0.1 (Node adapter over the core), and an HTTP client that plays an MCP client of a given
  * revision: discovery, registration, the PIN page, the token endpoint and protected calls.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type AuthorizationServer, type AuthorizationServerOptions, MemoryStorage } from '@portcullis/core';
 import { protectMcpServer } from '@portcullis/core/mcp';
 import { manualClock } from '../../../packages/core/test/helpers.js';
@@ -57,6 +59,8 @@ export async function startMatrix(options: MatrixOptions = {}): Promise<MatrixSe
     overrides: {
       resources: [{ path: '/mcp' }, { path: '/other' }],
       scopes: { supported: [...SCOPES], default: ['mcp'] },
+      // Every test registers its own clients from 127.0.0.1.
+      registration: { maxPerHour: 100_000 },
       ...timed,
       ...options.overrides,
     },
@@ -345,3 +349,49 @@ export const toolCall = (name: string) => ({
   method: 'tools/call',
   params: { name, arguments: {} },
 });
+
+/** The public origin CIMD client_ids use; the AS's document fetch is routed to a loopback host. */
+export const CIMD_ORIGIN = 'https://client.example.com';
+
+/** A loopback host serving Client ID Metadata Documents, counting fetches per path. */
+export interface DocumentHost {
+  readonly url: string;
+  /** Serves `body` (a JSON value, or raw text) at `path` with extra response headers. */
+  serve(path: string, body: unknown, headers?: Record<string, string>): void;
+  hits(path: string): number;
+  close(): Promise<void>;
+}
+
+export async function startDocumentHost(): Promise<DocumentHost> {
+  const documents = new Map<string, { body: string; headers: Record<string, string> }>();
+  const counts = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://host.invalid').pathname;
+    counts.set(path, (counts.get(path) ?? 0) + 1);
+    const document = documents.get(path);
+    if (!document) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', ...document.headers }).end(document.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    serve: (path, body, headers = {}) =>
+      void documents.set(path, { body: typeof body === 'string' ? body : JSON.stringify(body), headers }),
+    hits: (path) => counts.get(path) ?? 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The `clientIdMetadataDocuments.fetch` that sends `https://client.example.com/…` to `host`. */
+export const routedFetch =
+  (host: DocumentHost) =>
+  (input: string, init: RequestInit): Promise<Response> =>
+    fetch(input.startsWith(CIMD_ORIGIN) ? `${host.url}${input.slice(CIMD_ORIGIN.length)}` : input, init);
