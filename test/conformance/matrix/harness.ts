@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type AuthorizationServer, type AuthorizationServerOptions, MemoryStorage } from '@portcullis/core';
 import { protectMcpServer } from '@portcullis/core/mcp';
+import { pinUpstream } from '@portcullis/core/upstreams';
 import { manualClock } from '../../../packages/core/test/helpers.js';
 import { McpServer } from '../../support/deps.js';
 import { LIVE_PIN, type LiveServer, s256, startLiveServer } from '../../support/live.js';
@@ -59,8 +60,14 @@ export async function startMatrix(options: MatrixOptions = {}): Promise<MatrixSe
     overrides: {
       resources: [{ path: '/mcp' }, { path: '/other' }],
       scopes: { supported: [...SCOPES], default: ['mcp'] },
-      // Every test registers its own clients from 127.0.0.1.
+      // Every test registers its own clients and enters the PIN from 127.0.0.1.
       registration: { maxPerHour: 100_000 },
+      upstream: pinUpstream({
+        pin: LIVE_PIN,
+        userId: 'pin-holder',
+        maxAttemptsPerClient: 100_000,
+        maxAttemptsPerWindow: 100_000,
+      }),
       ...timed,
       ...options.overrides,
     },
