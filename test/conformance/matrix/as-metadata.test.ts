@@ -3,7 +3,7 @@ import { ConfigurationError, createAuthorizationServer, MemoryStorage } from '@p
 import { pinUpstream } from '@portcullis/core/upstreams';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { clientOf, getJson, type MatrixServer, startMatrix } from './harness.js';
-import { requirementsOf } from './requirements.js';
+import { requirementsOf } from './matrix.js';
 
 const requirement = requirementsOf('as-metadata');
 

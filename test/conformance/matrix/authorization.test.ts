@@ -22,7 +22,8 @@ import {
   toolCall,
   VERIFIER,
 } from './harness.js';
-import { type Revision, requirementsOf } from './requirements.js';
+import { requirementsOf } from './matrix.js';
+import type { Revision } from './requirements.js';
 
 const requirement = requirementsOf('authorization');
 

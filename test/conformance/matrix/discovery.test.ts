@@ -18,7 +18,7 @@ import {
   tokensOf,
   VERIFIER,
 } from './harness.js';
-import { requirementsOf } from './requirements.js';
+import { requirementsOf } from './matrix.js';
 
 const requirement = requirementsOf('discovery');
 

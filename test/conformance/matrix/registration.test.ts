@@ -16,7 +16,7 @@ import {
   startDocumentHost,
   startMatrix,
 } from './harness.js';
-import { requirementsOf } from './requirements.js';
+import { requirementsOf } from './matrix.js';
 
 const requirement = requirementsOf('registration');
 

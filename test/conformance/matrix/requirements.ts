@@ -5,8 +5,6 @@
  * to the last one that still states it (`until`, default the latest); the area's test file runs it
  * once per revision in that range. Entries with `untested` have no black-box test and say why.
  */
-import { describe, it } from 'vitest';
-
 /** The MCP revisions that define authorization, oldest first. */
 export const REVISIONS = ['2025-03-26', '2025-06-18', '2025-11-25', '2026-07-28'] as const;
 export type Revision = (typeof REVISIONS)[number];
@@ -821,7 +819,10 @@ export const REQUIREMENTS: readonly Requirement[] = [
   },
 ];
 
-const index = new Map(REQUIREMENTS.map((r) => [r.id, r]));
+/** Requirements by id. */
+export const REQUIREMENTS_BY_ID: ReadonlyMap<string, Requirement> = new Map(
+  REQUIREMENTS.map((r) => [r.id, r]),
+);
 
 /** The revisions a requirement applies to, oldest first. */
 export function revisionsOf(requirement: Requirement): Revision[] {
@@ -844,27 +845,3 @@ export const sectionIn = (requirement: Requirement, revision: Revision): string 
 
 /** The name of a requirement's test (the `describe` block). */
 export const testName = (requirement: Requirement): string => `${requirement.id}: ${requirement.title}`;
-
-/** What a requirement test receives: the revision whose client it plays. */
-export interface RevisionContext {
-  readonly revision: Revision;
-}
-
-/**
- * The `requirement(id, test)` function of one area: registers a `describe` named after the
- * requirement, with one test per revision it applies to, each named with its revision, level and
- * section.
- */
-export function requirementsOf(area: Area) {
-  return function requirement(id: string, run: (ctx: RevisionContext) => Promise<void>): void {
-    const found = index.get(id);
-    if (!found) throw new Error(`unknown requirement ${id}`);
-    if (found.area !== area) throw new Error(`${id} belongs to ${AREAS[found.area]}`);
-    if (found.untested) throw new Error(`${id} is declared untested: ${found.untested}`);
-    describe(testName(found), () => {
-      for (const revision of revisionsOf(found)) {
-        it(`MCP ${revision} · ${found.level} · ${sectionIn(found, revision)}`, () => run({ revision }));
-      }
-    });
-  };
-}

@@ -15,7 +15,8 @@ import {
   tokensOf,
   VERIFIER,
 } from './harness.js';
-import { type Revision, requirementsOf } from './requirements.js';
+import { requirementsOf } from './matrix.js';
+import type { Revision } from './requirements.js';
 
 const requirement = requirementsOf('token');
 
