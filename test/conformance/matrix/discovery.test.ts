@@ -8,11 +8,13 @@ import {
   challengedScopes,
   clientOf,
   codeOf,
+  type ExternalResource,
   getJson,
   type MatrixServer,
   parseChallenge,
   REDIRECT,
   register,
+  startExternalResource,
   startMatrix,
   tokenRequest,
   tokensOf,
@@ -35,6 +37,8 @@ let nested: MatrixServer;
 let root: MatrixServer;
 let offline: MatrixServer;
 let baseline: MatrixServer;
+/** Resource-server-only mode (ADR 011) in front of `server`. */
+let external: ExternalResource;
 beforeAll(async () => {
   [server, nested, root, offline, baseline] = await Promise.all([
     startMatrix(),
@@ -50,8 +54,9 @@ beforeAll(async () => {
       },
     }),
   ]);
+  external = await startExternalResource(server, 'mcp');
 });
-afterAll(() => Promise.all([server, nested, root, offline, baseline].map((s) => s?.close())));
+afterAll(() => Promise.all([server, nested, root, offline, baseline, external].map((s) => s?.close())));
 
 const prmUrl = (s: MatrixServer, path: string) => `${s.url}/.well-known/oauth-protected-resource${path}`;
 
@@ -68,6 +73,19 @@ requirement('DISC-PRM-DOC', async ({ revision }) => {
 });
 
 requirement('DISC-PRM-401', async ({ revision }) => {
+  // Resource-server-only mode: its resource identifier is the AS's /mcp (so the tokens fit), its 401
+  // points at that identifier's metadata URL, and it serves the document naming the external AS.
+  const outside = await fetch(`${external.url}/mcp`);
+  expect(outside.status).toBe(401);
+  expect(parseChallenge(outside.headers.get('www-authenticate')).resource_metadata).toBe(
+    prmUrl(server, '/mcp'),
+  );
+  const served = await getJson(
+    `${external.url}/.well-known/oauth-protected-resource/mcp`,
+    clientOf(revision).headers,
+  );
+  expect(served.status).toBe(200);
+  expect(served.body.authorization_servers).toEqual([server.issuer]);
   for (const path of ['/mcp', '/other']) {
     const refused = await callMcp(`${server.url}${path}`, undefined);
     expect(refused.status).toBe(401);
@@ -105,11 +123,17 @@ requirement('DISC-CANONICAL-NO-SLASH', async ({ revision }) => {
 });
 
 requirement('DISC-PRM-SCOPE', async () => {
-  const refused = await callMcp(server.mcpUrl, undefined);
-  const scopes = challengedScopes(refused.headers.get('www-authenticate'));
-  expect(scopes.length).toBeGreaterThan(0);
   const metadata = await getJson(`${server.url}/.well-known/oauth-authorization-server`);
-  for (const scope of scopes) expect(metadata.body.scopes_supported).toContain(scope);
+  const challenges: Record<string, string[]> = {};
+  for (const [name, url] of [
+    ['MCP endpoint', server.mcpUrl],
+    ['resource-server-only mode', `${external.url}/mcp`],
+  ] as const) {
+    const refused = await callMcp(url, undefined);
+    challenges[name] = challengedScopes(refused.headers.get('www-authenticate'));
+    for (const scope of challenges[name]) expect(metadata.body.scopes_supported).toContain(scope);
+  }
+  expect(challenges).toEqual({ 'MCP endpoint': ['mcp'], 'resource-server-only mode': ['mcp'] });
 });
 
 requirement('DISC-PRM-BASELINE', async ({ revision }) => {

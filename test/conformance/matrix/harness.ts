@@ -5,7 +5,14 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type AuthorizationServer, type AuthorizationServerOptions, MemoryStorage } from '@portcullis/core';
+import { serve } from '@portcullis/adapter-node';
+import {
+  type AuthorizationServer,
+  type AuthorizationServerOptions,
+  createResourceServer,
+  introspectionVerifier,
+  MemoryStorage,
+} from '@portcullis/core';
 import { protectMcpServer } from '@portcullis/core/mcp';
 import { pinUpstream } from '@portcullis/core/upstreams';
 import { manualClock } from '../../../packages/core/test/helpers.js';
@@ -402,3 +409,69 @@ export const routedFetch =
   (host: DocumentHost) =>
   (input: string, init: RequestInit): Promise<Response> =>
     fetch(input.startsWith(CIMD_ORIGIN) ? `${host.url}${input.slice(CIMD_ORIGIN.length)}` : input, init);
+
+/** A resource-server-only endpoint (ADR 011) in front of a matrix AS, with a user token for it. */
+export interface ExternalResource {
+  /** Origin of the resource server; its MCP path is `/mcp`. */
+  readonly url: string;
+  /** `GET /mcp?need=a,b` with the user token: authenticate with those required scopes. */
+  call(need: string[]): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/**
+ * Resource-server-only mode: `createResourceServer` verifying tokens by RFC 7662 introspection over
+ * HTTP at `as`, with a confidential client whose own user token (granted `scope`) is the one
+ * presented. Its resource identifier is the AS's `/mcp`, so that token's audience fits.
+ */
+export async function startExternalResource(as: MatrixServer, scope: string): Promise<ExternalResource> {
+  const client = await register(as, { token_endpoint_auth_method: 'client_secret_basic' });
+  const secret = String(client.client_secret);
+  const basic = Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(secret)}`).toString(
+    'base64',
+  );
+  const location = await answerPinPage(
+    await authorizationUrl(as, client.client_id, { scope, resource: as.mcpUrl }),
+  );
+  const tokens = await tokensOf(
+    await tokenRequest(
+      as,
+      {
+        grant_type: 'authorization_code',
+        code: codeOf(location),
+        redirect_uri: REDIRECT,
+        code_verifier: VERIFIER,
+        resource: as.mcpUrl,
+      },
+      { authorization: `Basic ${basic}` },
+    ),
+  );
+  const rs = createResourceServer({
+    resource: as.mcpUrl,
+    authorizationServers: [as.issuer],
+    scopesSupported: ['mcp'],
+    verify: introspectionVerifier({
+      endpoint: `${as.issuer}/introspect`,
+      clientId: client.client_id,
+      clientSecret: secret,
+    }),
+  });
+  const running = await serve(
+    async (request) => {
+      const metadata = await rs.protectedResourceMetadata(request);
+      if (metadata) return metadata;
+      const need = (new URL(request.url).searchParams.get('need') ?? '').split(',').filter(Boolean);
+      const result = await rs.authenticate(request, { requiredScopes: need });
+      return result.ok ? Response.json({ scopes: result.info.scopes }) : result.response;
+    },
+    { port: 0, host: '127.0.0.1' },
+  );
+  return {
+    url: running.url,
+    call: (need) =>
+      fetch(`${running.url}/mcp?need=${need.join(',')}`, {
+        headers: { authorization: `Bearer ${tokens.access_token}` },
+      }),
+    close: () => running.close({ timeoutMs: 1000 }),
+  };
+}
