@@ -133,7 +133,8 @@ requirement('DISC-PRM-SCOPE', async () => {
     challenges[name] = challengedScopes(refused.headers.get('www-authenticate'));
     for (const scope of challenges[name]) expect(metadata.body.scopes_supported).toContain(scope);
   }
-  expect(challenges).toEqual({ 'MCP endpoint': ['mcp'], 'resource-server-only mode': ['mcp'] });
+  const without = Object.entries(challenges).filter(([, scopes]) => scopes.length === 0);
+  expect(Object.fromEntries(without), 'challenges without a scope').toEqual({});
 });
 
 requirement('DISC-PRM-BASELINE', async ({ revision }) => {
