@@ -8,19 +8,18 @@ import {
   challengedScopes,
   clientOf,
   codeOf,
-  type ExternalResource,
   getJson,
   type MatrixServer,
   parseChallenge,
   REDIRECT,
   register,
-  startExternalResource,
   startMatrix,
   tokenRequest,
   tokensOf,
   VERIFIER,
 } from './harness.js';
 import { requirementsOf } from './matrix.js';
+import { type ExternalResource, startExternalResource } from './peers.js';
 
 const requirement = requirementsOf('discovery');
 

@@ -2,9 +2,7 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import {
   authorizationUrl,
-  CIMD_ORIGIN,
   callMcp,
-  type DocumentHost,
   getJson,
   HttpBrowser,
   LIVE_PIN,
@@ -12,11 +10,10 @@ import {
   obtainTokens,
   REDIRECT,
   register,
-  routedFetch,
-  startDocumentHost,
   startMatrix,
 } from './harness.js';
 import { requirementsOf } from './matrix.js';
+import { CIMD_ORIGIN, type DocumentHost, routedFetch, startDocumentHost } from './peers.js';
 
 const requirement = requirementsOf('registration');
 

@@ -3,17 +3,16 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import {
   callMcp,
   challengedScopes,
-  type ExternalResource,
   getJson,
   type MatrixServer,
   obtainTokens,
   parseChallenge,
   register,
-  startExternalResource,
   startMatrix,
   toolCall,
 } from './harness.js';
 import { requirementsOf } from './matrix.js';
+import { type ExternalResource, startExternalResource } from './peers.js';
 
 const requirement = requirementsOf('resource');
 
