@@ -47,3 +47,13 @@ export type {
 
 /** Path of the mcp-remote CLI (a devDependency of packages/adapter-node). */
 export const MCP_REMOTE = fromAdapterNode.resolve('mcp-remote/dist/proxy.js');
+
+const fromAdapterWorkers = createRequire(
+  new URL('../../packages/adapter-workers/package.json', import.meta.url),
+);
+type MiniflareModule =
+  typeof import('../../packages/adapter-workers/node_modules/miniflare/dist/src/index.js');
+
+/** Miniflare (real workerd), a devDependency of packages/adapter-workers, resolved from there. */
+export const Miniflare: MiniflareModule['Miniflare'] = (fromAdapterWorkers('miniflare') as MiniflareModule)
+  .Miniflare;

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { clientIp, type RunningServer, serve } from '@portcullis/adapter-node';
+import { clientIp, type RunningServer, type ServeOptions, serve } from '@portcullis/adapter-node';
 import {
   type AuthorizationServer,
   type AuthorizationServerOptions,
@@ -40,6 +40,8 @@ export async function startLiveServer(
     /** A base path for the issuer, e.g. `/auth` (RFC 8414 §3.1 path insertion). */
     issuerPath?: string;
     overrides?: Partial<AuthorizationServerOptions>;
+    /** Node adapter options (e.g. `onError`, `bodyLimit`); the port and host stay random loopback. */
+    serve?: Omit<ServeOptions, 'port' | 'host'>;
   } = {},
 ): Promise<LiveServer> {
   let as: AuthorizationServer | undefined;
@@ -51,7 +53,7 @@ export async function startLiveServer(
       if (as.handles(request) || !mcp) return as.fetch(request);
       return mcp(request);
     },
-    { port: 0, host: '127.0.0.1' },
+    { ...options.serve, port: 0, host: '127.0.0.1' },
   );
   as = createAuthorizationServer({
     issuer: `${running.url}${options.issuerPath ?? ''}`,
