@@ -261,7 +261,8 @@ export function resolveConfig(
   }
   const resources = (options.resources ?? [{ path: '/mcp' }]).map((r) => ({
     path: r.path,
-    resource: r.resource ?? `${issuerUrl.origin}${r.path}`,
+    // MCP canonical server URI: a resource at the origin root is the origin, without a trailing slash.
+    resource: r.resource ?? (r.path === '/' ? issuerUrl.origin : `${issuerUrl.origin}${r.path}`),
     ...(r.name ? { name: r.name } : {}),
     scopes: [...(r.scopes ?? scopesSupported)],
   }));

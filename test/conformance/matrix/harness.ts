@@ -85,6 +85,7 @@ function protectedEndpoints(as: () => AuthorizationServer): (request: Request) =
     authenticator: {
       authenticate: (request, opts) => as().authenticate(request, opts),
       protectedResourceMetadata: (request) => as().protectedResourceMetadata(request),
+      challenge: (request, opts) => as().challenge(request, opts),
     },
     scopes: { tools: TOOL_SCOPES },
     enableJsonResponse: true,

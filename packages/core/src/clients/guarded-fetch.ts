@@ -75,7 +75,7 @@ export async function fetchPublicJson(
   limits: PublicFetchLimits,
   problem: (reason: string) => Error,
   accept = 'application/json',
-): Promise<Record<string, unknown>> {
+): Promise<{ body: Record<string, unknown>; headers: Headers }> {
   const urlProblem = publicDocumentUrlProblem(url);
   if (urlProblem) throw problem(urlProblem);
   let response: Response;
@@ -110,5 +110,21 @@ export async function fetchPublicJson(
   }
   if (typeof document !== 'object' || document === null || Array.isArray(document))
     throw problem('the document is not a JSON object');
-  return document as Record<string, unknown>;
+  return { body: document as Record<string, unknown>, headers: response.headers };
+}
+
+/**
+ * How long a fetched document may be reused, from its `Cache-Control` (RFC 9111 §5.2.2): `no-store`
+ * or `no-cache` → 0, `max-age` → that many seconds, bounded by `maxSeconds`, which also applies when
+ * the response says nothing.
+ */
+export function cacheLifetimeSeconds(headers: Headers, maxSeconds: number): number {
+  const directives = (headers.get('cache-control') ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((d) => d.trim());
+  if (directives.some((d) => d === 'no-store' || d === 'no-cache')) return 0;
+  const maxAge = directives.find((d) => d.startsWith('max-age='));
+  const seconds = maxAge ? Number.parseInt(maxAge.slice('max-age='.length), 10) : Number.NaN;
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, maxSeconds) : maxSeconds;
 }

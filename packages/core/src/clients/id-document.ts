@@ -1,7 +1,7 @@
 import { OAuthError } from '../errors.js';
 import type { StoreContext } from '../stores/context.js';
 import type { ClientRecord } from '../stores/schemas.js';
-import { fetchPublicJson, publicDocumentUrlProblem } from './guarded-fetch.js';
+import { cacheLifetimeSeconds, fetchPublicJson, publicDocumentUrlProblem } from './guarded-fetch.js';
 import { validateMetadata } from './metadata.js';
 
 /** Largest client ID metadata document accepted (draft-ietf-oauth-client-id-metadata-document §8.7). */
@@ -19,11 +19,17 @@ export const clientIdUrlProblem = (clientId: string): string | undefined => {
 
 const refuse = (reason: string) => new OAuthError('invalid_client', `Client ID metadata document: ${reason}`);
 
-/** Fetches and validates a client ID metadata document into a client record (draft §4, §5). */
-export async function fetchClientDocument(ctx: StoreContext, clientId: string): Promise<ClientRecord> {
+/**
+ * Fetches and validates a client ID metadata document into a client record (draft §4, §5), with how
+ * long it may be cached: its HTTP cache headers, at most `cacheSeconds` (draft §5.2).
+ */
+export async function fetchClientDocument(
+  ctx: StoreContext,
+  clientId: string,
+): Promise<{ client: ClientRecord; cacheSeconds: number }> {
   const problem = clientIdUrlProblem(clientId);
   if (problem) throw refuse(problem);
-  const body = await fetchPublicJson(
+  const { body, headers } = await fetchPublicJson(
     ctx.config.clientIdMetadataDocuments.fetch,
     clientId,
     { maxBytes: MAX_DOCUMENT_BYTES, timeoutMs: FETCH_TIMEOUT_MS },
@@ -41,5 +47,6 @@ export async function fetchClientDocument(ctx: StoreContext, clientId: string): 
   } catch (error) {
     throw refuse(error instanceof OAuthError ? error.description : 'invalid metadata');
   }
-  return { clientId, ...fields, issuedAt: Math.floor(ctx.now() / 1000) };
+  const cacheSeconds = cacheLifetimeSeconds(headers, ctx.config.clientIdMetadataDocuments.cacheSeconds);
+  return { client: { clientId, ...fields, issuedAt: Math.floor(ctx.now() / 1000) }, cacheSeconds };
 }

@@ -52,7 +52,7 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): FetchJwks {
   const inFlight = new Map<string, Promise<JSONWebKeySet>>();
 
   async function download(url: string): Promise<JSONWebKeySet> {
-    const body = await fetchPublicJson(
+    const { body } = await fetchPublicJson(
       doFetch,
       url,
       { maxBytes, timeoutMs },

@@ -77,7 +77,12 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
   const body = JSON.stringify(metadata);
 
   const guard: ResourceGuard = {
-    target: (_request, wanted) => ({ metadataUrl, scopes: [], resource: wanted ?? resource }),
+    // MCP 2025-11-25: the 401 names the scopes a client should ask for: those every request needs, else the advertised ones.
+    target: (_request, wanted) => ({
+      metadataUrl,
+      scopes: options.requiredScopes ?? options.scopesSupported ?? [],
+      resource: wanted ?? resource,
+    }),
     async verify(token, expected) {
       const result = await options.verify.verify(token, { resource: expected, now: now() });
       if (!result.ok) return result;

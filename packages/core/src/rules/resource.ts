@@ -14,9 +14,34 @@ export interface ConfiguredResource {
 export const withoutTrailingSlash = (value: string): string =>
   value.length > 1 && value.endsWith('/') ? value.slice(0, -1) : value;
 
-/** Whether two resource identifiers name the same resource (RFC 8707 §2, trailing slash ignored). */
-export const sameResource = (a: string, b: string): boolean =>
-  withoutTrailingSlash(a) === withoutTrailingSlash(b);
+/**
+ * The canonical form of a resource identifier (MCP "Canonical Server URI", RFC 3986 §6.2.2): scheme
+ * and host lower-cased, default port dropped, no trailing slash; a value that is not a URL stays as it is.
+ */
+export function canonicalResource(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return withoutTrailingSlash(value);
+  }
+  const path = url.pathname === '/' ? '' : withoutTrailingSlash(url.pathname);
+  return `${url.protocol}//${url.host}${path}${url.search}`;
+}
+
+/** Whether two resource identifiers name the same resource (RFC 8707 §2, compared in canonical form). */
+export const sameResource = (a: string, b: string): boolean => canonicalResource(a) === canonicalResource(b);
+
+/** Why a `resource` parameter is malformed: RFC 8707 §2 wants an absolute URI without a fragment. */
+export function resourceParameterProblem(value: string): string | undefined {
+  if (value.includes('#')) return 'The resource must not contain a fragment';
+  try {
+    new URL(value);
+  } catch {
+    return 'The resource must be an absolute URI';
+  }
+  return undefined;
+}
 
 /** The configured resource a `resource` parameter names, or `undefined`. */
 export const findResource = <R extends ConfiguredResource>(

@@ -30,9 +30,9 @@ export class ClientStore {
     const cacheKey = `cimd:${await sha256(clientId)}`;
     const cached = await ctx.records.get('cache', cacheKey, clientRecord);
     if (cached) return cached;
-    const client = await fetchClientDocument(ctx, clientId);
-    // Draft §5.2: documents may be cached; a short default keeps revoked redirect URIs from lingering.
-    await ctx.records.put('cache', cacheKey, client, ctx.now() + settings.cacheSeconds * 1000);
+    const { client, cacheSeconds } = await fetchClientDocument(ctx, clientId);
+    // Draft §5.2: documents are cached as their HTTP cache headers allow, at most `cacheSeconds`.
+    if (cacheSeconds > 0) await ctx.records.put('cache', cacheKey, client, ctx.now() + cacheSeconds * 1000);
     return client;
   }
 

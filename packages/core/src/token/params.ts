@@ -1,5 +1,5 @@
 import { OAuthError } from '../errors.js';
-import { sameResource } from '../rules/resource.js';
+import { resourceParameterProblem, sameResource } from '../rules/resource.js';
 
 /** A required, non-empty form parameter (RFC 6749 §5.2 `invalid_request` when missing). */
 export function requiredParam(form: ReadonlyMap<string, string>, name: string): string {
@@ -12,6 +12,8 @@ export function requiredParam(form: ReadonlyMap<string, string>, name: string): 
 /** RFC 8707 §2.2: a `resource` on a token request must name the grant's resource. */
 export function checkTokenResource(form: ReadonlyMap<string, string>, resource: string): void {
   const requested = form.get('resource');
+  const problem = requested === undefined ? undefined : resourceParameterProblem(requested);
+  if (problem) throw new OAuthError('invalid_target', problem);
   if (requested !== undefined && !sameResource(requested, resource)) {
     throw new OAuthError('invalid_target', 'The resource does not match the one authorized');
   }

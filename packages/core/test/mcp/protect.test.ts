@@ -97,7 +97,7 @@ describe('protectMcpServer', () => {
     });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe(
-      `Bearer resource_metadata="${stateless.url}/.well-known/oauth-protected-resource/mcp"`,
+      `Bearer resource_metadata="${stateless.url}/.well-known/oauth-protected-resource/mcp", scope="mcp"`,
     );
     const metadata = await fetch(`${stateless.url}/.well-known/oauth-protected-resource/mcp`);
     expect(await metadata.json()).toMatchObject({ resource: `${stateless.url}/mcp` });

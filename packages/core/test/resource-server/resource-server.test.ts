@@ -49,13 +49,14 @@ describe('createResourceServer with jwtVerifier', () => {
     expect(await rs.protectedResourceMetadata(new Request('https://mcp.example.test/mcp'))).toBeNull();
   });
 
-  it('answers a request without a token with 401 and the resource_metadata challenge', async () => {
+  it('answers a request without a token with 401, the resource_metadata challenge and the scopes to ask for', async () => {
     const result = await server().authenticate(call());
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.response.status).toBe(401);
+    // MCP 2025-11-25: the challenge also names the scopes to ask for.
     expect(result.response.headers.get('www-authenticate')).toBe(
-      'Bearer resource_metadata="https://mcp.example.test/.well-known/oauth-protected-resource/mcp"',
+      'Bearer resource_metadata="https://mcp.example.test/.well-known/oauth-protected-resource/mcp", scope="mcp"',
     );
   });
 
