@@ -5,7 +5,7 @@
  * The fields are machine-readable: `drive.ts` replays them against a real Portcullis server.
  *
  * String templates in registration bodies, documents and redirect URIs: `{port}` (the loopback port the
- * client listens on for this flow), `{uuid}` (a random UUID of this flow), `{callback_id}` (Codex's
+ * client listens on for this flow), `{other_port}` (another one), `{uuid}` (a random UUID of this flow), `{callback_id}` (Codex's
  * per-server id: base64url of the first 9 bytes of SHA-256 of the MCP URL), `{scope}` (the scope the client
  * resolved; a JSON member whose whole value is `{scope}` is left out when the client resolved none).
  */
@@ -170,8 +170,9 @@ export interface CorpusEntry {
   readonly http?: { readonly user_agent?: string; readonly origin?: string };
   /** How the server is set up for this entry (a client path that only exists with CIMD turned off). */
   readonly server?: { readonly client_id_metadata_documents: boolean };
-  /** How many complete flows the client runs from one address (a new registration each time for DCR). */
-  readonly connections?: { readonly count: number; readonly why: string };
+  /** How many complete flows the client runs from one backend address (a new registration each time for
+   * DCR), and whether they are one user's sign-ins or each a different user's (with a browser of their own). */
+  readonly connections?: { readonly count: number; readonly users: 'one' | 'each'; readonly why: string };
   readonly quirks: readonly string[];
   readonly known_client_bug?: KnownClientBug;
 }
@@ -273,7 +274,9 @@ const entrySchema = z.strictObject({
   }),
   http: z.optional(z.strictObject({ user_agent: z.optional(text), origin: z.optional(text) })),
   server: z.optional(z.strictObject({ client_id_metadata_documents: z.boolean() })),
-  connections: z.optional(z.strictObject({ count: z.number().int().min(1).max(100), why: text })),
+  connections: z.optional(
+    z.strictObject({ count: z.number().int().min(1).max(100), users: z.enum(['one', 'each']), why: text }),
+  ),
   quirks: strings,
   known_client_bug: z.optional(
     z.strictObject({

@@ -40,7 +40,12 @@ export interface DriveReport {
   readonly fetched: readonly string[];
 }
 
-async function runFlow(entry: CorpusEntry, server: CorpusServer, http: ClientHttp): Promise<FlowReport> {
+async function runFlow(
+  entry: CorpusEntry,
+  server: CorpusServer,
+  http: ClientHttp,
+  browserAddress: string,
+): Promise<FlowReport> {
   const { mcpUrl } = server;
   const values = flowValues(mcpUrl);
   const found = await discover(entry, http, mcpUrl);
@@ -53,7 +58,7 @@ async function runFlow(entry: CorpusEntry, server: CorpusServer, http: ClientHtt
     scope: values.scope,
     mcpUrl,
   });
-  const code = readCallback(request, await approve(request), found.issuer);
+  const code = readCallback(request, await approve(request, browserAddress), found.issuer);
 
   const method = chooseAuth(entry, client, found.as);
   const tokens = await tokenRequest('token', entry, http, found.as, client, method, {
@@ -99,13 +104,38 @@ async function runFlow(entry: CorpusEntry, server: CorpusServer, http: ClientHtt
   };
 }
 
-/** Starts a server for the client, runs its flows (one per connection) and stops the server. */
+/** Names the connection a failure happened in, for clients that connect more than once. */
+function inConnection(error: unknown, i: number, count: number): unknown {
+  if (!(error instanceof FlowError) || count === 1) return error;
+  const where = `connection ${i} of ${count}`;
+  return new FlowError(error.step, error.status, error.error, `${error.errorDescription} (${where})`);
+}
+
+/**
+ * Starts a server for the client, runs its flows and stops the server. One user's sign-ins run one after
+ * the other; different users (a hosted connector's) connect at the same time, each from a browser of
+ * their own, while the client's backend calls share one address.
+ */
 export async function drive(entry: CorpusEntry): Promise<DriveReport> {
   const server = await startCorpusServer({ cimd: entry.server?.client_id_metadata_documents ?? true });
   const http = new ClientHttp(entry);
+  const count = entry.connections?.count ?? 1;
+  const connection = (i: number, browser: string) =>
+    runFlow(entry, server, http, browser).catch((error: unknown) => {
+      throw inConnection(error, i, count);
+    });
   try {
     const flows: FlowReport[] = [];
-    for (let i = 0; i < (entry.connections?.count ?? 1); i++) flows.push(await runFlow(entry, server, http));
+    if (entry.connections?.users === 'each') {
+      const settled = await Promise.allSettled(
+        Array.from({ length: count }, (_, i) => connection(i + 1, `127.0.1.${i + 1}`)),
+      );
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const s of settled) if (s.status === 'fulfilled') flows.push(s.value);
+    } else {
+      for (let i = 1; i <= count; i++) flows.push(await connection(i, '127.0.0.1'));
+    }
     return {
       issuer: server.live.issuer,
       mcpUrl: server.mcpUrl,

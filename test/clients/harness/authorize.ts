@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { LIVE_PIN } from '../../support/live.js';
 import { CookieJar } from '../../support/mcp.js';
 import type { CorpusEntry, ResourceForm } from '../corpus.js';
+import { browserFetch } from './browser.js';
 import type { Discovered } from './discovery.js';
 import { FlowError, readError } from './http.js';
 import type { RegisteredClient } from './register.js';
@@ -77,12 +78,13 @@ const unescapeHtml = (v: string) =>
     .replace(/&amp;/g, '&');
 
 /**
- * Opens the authorization URL like a browser, approves with the PIN, and returns the `Location` the
- * server sends the browser to (not followed). An error page or refusal becomes a FlowError.
+ * Opens the authorization URL like a browser (from `browserAddress`), approves with the PIN, and returns
+ * the `Location` the server sends the browser to (not followed). An error page or refusal becomes a
+ * FlowError.
  */
-export async function approve(request: AuthorizationRequest): Promise<URL> {
+export async function approve(request: AuthorizationRequest, browserAddress = '127.0.0.1'): Promise<URL> {
   const jar = new CookieJar();
-  const page = await fetch(request.url, { redirect: 'manual' });
+  const page = await browserFetch(request.url, {}, browserAddress);
   jar.store(page);
   const html = await page.text();
   if (page.status === 302 || page.status === 303)
@@ -98,12 +100,15 @@ export async function approve(request: AuthorizationRequest): Promise<URL> {
     fields.set(m[1]!, unescapeHtml(m[2]!));
   fields.set('pin', LIVE_PIN);
   fields.set('decision', 'approve');
-  const posted = await fetch(new URL(unescapeHtml(action), request.url), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...jar.header() },
-    body: fields,
-    redirect: 'manual',
-  });
+  const posted = await browserFetch(
+    new URL(unescapeHtml(action), request.url),
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...jar.header() },
+      body: fields.toString(),
+    },
+    browserAddress,
+  );
   const location = posted.headers.get('location');
   if (posted.status !== 302 || !location) {
     const { error, description } = readError(posted.status, await posted.text());

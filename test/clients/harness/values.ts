@@ -8,6 +8,8 @@ import type { Authorize } from '../corpus.js';
 /** The values one flow of one client uses. */
 export interface FlowValues {
   readonly port: number;
+  /** A second port, for a client that registers one loopback port and then listens on another. */
+  readonly otherPort: number;
   readonly uuid: string;
   readonly callbackId: string;
   /** The scope the client resolved, or `null` when it resolved none. */
@@ -19,20 +21,23 @@ export function codexCallbackId(mcpUrl: string): string {
   return createHash('sha256').update(new URL(mcpUrl).href).digest().subarray(0, 9).toString('base64url');
 }
 
-/** A loopback port a client would pick (nothing listens there: redirects are read, never followed). */
+/** Loopback ports a client would pick (nothing listens there: redirects are read, never followed). */
 export function flowValues(mcpUrl: string): FlowValues {
+  const port = randomInt(20_000, 40_000);
   return {
-    port: randomInt(20_000, 60_000),
+    port,
+    otherPort: port + randomInt(1, 20_000),
     uuid: randomUUID(),
     callbackId: codexCallbackId(mcpUrl),
     scope: null,
   };
 }
 
-/** Fills `{port}`, `{uuid}`, `{callback_id}` and `{scope}` in a string. */
+/** Fills `{port}`, `{other_port}`, `{uuid}`, `{callback_id}` and `{scope}` in a string. */
 export function fill(template: string, values: FlowValues): string {
   return template
     .replaceAll('{port}', String(values.port))
+    .replaceAll('{other_port}', String(values.otherPort))
     .replaceAll('{uuid}', values.uuid)
     .replaceAll('{callback_id}', values.callbackId)
     .replaceAll('{scope}', values.scope ?? '');
