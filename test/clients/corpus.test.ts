@@ -19,7 +19,7 @@ const buggy = corpus.filter((entry) => entry.known_client_bug);
 
 describe('the corpus', () => {
   it('holds at least 15 distinct clients, the six seeds among them, each with sources and a date', () => {
-    const clients = new Set(corpus.map((e) => e.id.replace(/-(dcr|cloud|2025-09|current)$/, '')));
+    const clients = new Set(corpus.map((e) => e.id.replace(/-(dcr|cloud|connector|2025-09|current)$/, '')));
     expect(clients.size).toBeGreaterThanOrEqual(15);
     for (const seed of ['vscode-2025-09', 'vscode-current', 'claude-ai', 'chatgpt', 'cursor', 'mcp-remote'])
       expect(corpus.map((e) => e.id)).toContain(seed);

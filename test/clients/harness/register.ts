@@ -24,6 +24,7 @@ export interface RegisteredClient {
   readonly clientSecret?: string;
   /** The token_endpoint_auth_method the registration answered with (DCR) or the document declares (CIMD). */
   readonly authMethod?: string;
+  /** The grants the client asked for (its body or document): it expects a refresh token if refresh_token is one. */
   readonly grantTypes: readonly string[];
   readonly key?: SigningKey;
 }
@@ -38,6 +39,7 @@ export function resolveScope(rule: ScopeRule, found: Discovered): string | null 
     prm: list(found.prm?.scopes_supported),
     as: list(found.as.scopes_supported),
   };
+  // A recorded literal (Claude.ai's " offline_access") is sent as captured, leading space and all.
   if (rule.from[0] === 'static' && rule.static !== undefined) return rule.static;
   let scopes: string[] = [];
   for (const source of rule.from) {
@@ -145,6 +147,6 @@ export async function register(
     ...(typeof info.token_endpoint_auth_method === 'string'
       ? { authMethod: info.token_endpoint_auth_method }
       : {}),
-    grantTypes: list(info.grant_types),
+    grantTypes: list((body as Record<string, unknown>).grant_types),
   };
 }
