@@ -9,7 +9,7 @@ import { CookieJar } from '../../support/mcp.js';
 import type { CorpusEntry, ResourceForm } from '../corpus.js';
 import { browserFetch } from './browser.js';
 import type { Discovered } from './discovery.js';
-import { FlowError, readError } from './http.js';
+import { FlowError, readError, unescapeHtml } from './http.js';
 import type { RegisteredClient } from './register.js';
 
 /** One authorization request and what the client keeps to redeem it. */
@@ -68,14 +68,6 @@ export function authorizationRequest(
   set('resource', resourceValue(entry.authorize.resource, found, options.mcpUrl));
   return { url, redirectUri: options.redirectUri, state: options.state, verifier };
 }
-
-const unescapeHtml = (v: string) =>
-  v
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
 
 /**
  * Opens the authorization URL like a browser (from `browserAddress`), approves with the PIN, and returns

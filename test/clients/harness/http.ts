@@ -27,7 +27,8 @@ export interface Sent {
   readonly status: number;
 }
 
-const unescapeHtml = (v: string) =>
+/** Undoes the HTML escaping of attribute values and text. */
+export const unescapeHtml = (v: string) =>
   v
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'")

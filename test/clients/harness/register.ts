@@ -8,7 +8,7 @@ import { jose } from '../deps.js';
 import type { Discovered } from './discovery.js';
 import { type ClientHttp, FlowError } from './http.js';
 import type { CorpusServer } from './server.js';
-import { type FlowValues, fill, fillJson } from './values.js';
+import { type FlowValues, fill, fillJson, stringList } from './values.js';
 
 /** A signing key whose public half the client publishes in its JWKS (RFC 7517). */
 export interface SigningKey {
@@ -29,15 +29,12 @@ export interface RegisteredClient {
   readonly key?: SigningKey;
 }
 
-const list = (value: unknown): string[] =>
-  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-
 /** The scope string the client puts in its requests (null: none), per its selection rule. */
 export function resolveScope(rule: ScopeRule, found: Discovered): string | null {
   const candidates: Record<string, string[]> = {
     challenge: found.challenge?.scope?.split(' ').filter(Boolean) ?? [],
-    prm: list(found.prm?.scopes_supported),
-    as: list(found.as.scopes_supported),
+    prm: stringList(found.prm?.scopes_supported),
+    as: stringList(found.as.scopes_supported),
   };
   // A recorded literal (Claude.ai's " offline_access") is sent as captured, leading space and all.
   if (rule.from[0] === 'static' && rule.static !== undefined) return rule.static;
@@ -65,7 +62,7 @@ function chosenMethod(entry: CorpusEntry, as: Discovered['as']): 'cimd' | 'dcr' 
   if (method === 'dcr') return 'dcr';
   const holds = {
     cimd_supported: as.client_id_metadata_document_supported === true,
-    none_auth_supported: list(as.token_endpoint_auth_methods_supported).includes('none'),
+    none_auth_supported: stringList(as.token_endpoint_auth_methods_supported).includes('none'),
   };
   if (requires.every((condition) => holds[condition])) return 'cimd';
   if (fallback === 'dcr') return 'dcr';
@@ -115,7 +112,7 @@ export async function register(
       method: 'cimd',
       clientId,
       authMethod,
-      grantTypes: list(document.grant_types),
+      grantTypes: stringList(document.grant_types),
       ...(key ? { key } : {}),
     };
   }
@@ -147,6 +144,6 @@ export async function register(
     ...(typeof info.token_endpoint_auth_method === 'string'
       ? { authMethod: info.token_endpoint_auth_method }
       : {}),
-    grantTypes: list((body as Record<string, unknown>).grant_types),
+    grantTypes: stringList((body as Record<string, unknown>).grant_types),
   };
 }

@@ -8,6 +8,7 @@ import type { CorpusEntry, TokenAuth } from '../corpus.js';
 import { jose } from '../deps.js';
 import { type ClientHttp, FlowError } from './http.js';
 import type { RegisteredClient } from './register.js';
+import { stringList } from './values.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -18,9 +19,6 @@ export interface Tokens {
   readonly refresh_token?: string;
   readonly scope?: string;
 }
-
-const list = (value: unknown): string[] =>
-  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 
 /** The TS SDK's selectClientAuthMethod (client/auth.ts): the registered method if listed, else by secret. */
 function sdkChoice(client: RegisteredClient, supported: string[]): TokenAuth {
@@ -45,7 +43,7 @@ export function chooseAuth(
   client: RegisteredClient,
   as: Record<string, unknown>,
 ): TokenAuth {
-  const supported = list(as.token_endpoint_auth_methods_supported);
+  const supported = stringList(as.token_endpoint_auth_methods_supported);
   const { auth } = entry.token;
   if (auth === 'sdk') return sdkChoice(client, supported);
   if (auth === 'registered') return (client.authMethod ?? 'none') as TokenAuth;

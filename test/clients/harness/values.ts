@@ -16,6 +16,10 @@ export interface FlowValues {
   scope: string | null;
 }
 
+/** The strings of a JSON array member (metadata lists), or none. */
+export const stringList = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+
 /** Codex's per-server callback id: base64url of the first 9 bytes of SHA-256 of the MCP URL (openai/codex#20237). */
 export function codexCallbackId(mcpUrl: string): string {
   return createHash('sha256').update(new URL(mcpUrl).href).digest().subarray(0, 9).toString('base64url');
