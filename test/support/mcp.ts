@@ -15,15 +15,12 @@ import {
   type OAuthTokens,
   StreamableHTTPClientTransport,
 } from './deps.js';
+import { lazyAuthenticator } from './lazy-authenticator.js';
 
 /** A protected MCP endpoint with one tool, `whoami`, that returns the caller's auth info. */
 export function protectedMcp(as: () => AuthorizationServer): (request: Request) => Promise<Response> {
   return protectMcpServer({
-    authenticator: {
-      authenticate: (request, options) => as().authenticate(request, options),
-      protectedResourceMetadata: (request) => as().protectedResourceMetadata(request),
-      challenge: (request, options) => as().challenge(request, options),
-    },
+    authenticator: lazyAuthenticator(() => as()),
     server: () => {
       const server = new McpServer({ name: 'conformance', version: '1.0.0' });
       server.registerTool('whoami', { description: 'The authenticated caller' }, async (extra) => {

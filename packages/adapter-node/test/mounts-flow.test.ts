@@ -2,6 +2,7 @@ import { type AuthorizationServer, createAuthorizationServer, MemoryStorage } fr
 import { protectMcpServer } from '@portcullis/core/mcp';
 import { pinUpstream } from '@portcullis/core/upstreams';
 import { afterEach, describe, expect, it } from 'vitest';
+import { lazyAuthenticator } from '../../../test/support/lazy-authenticator.js';
 import { createDemoMcpServer } from '../src/demo-mcp.js';
 import { clientIp, type RoutableServer } from '../src/index.js';
 import { connectClient, PinOAuthProvider, whoami } from './helpers/mcp-client.js';
@@ -23,11 +24,7 @@ async function startMounted(kind: MountKind): Promise<{ url: string; as: () => A
     fetch: (request) => as!.fetch(request),
   };
   const mcp = protectMcpServer({
-    authenticator: {
-      authenticate: (request, options) => as!.authenticate(request, options),
-      protectedResourceMetadata: (request) => as!.protectedResourceMetadata(request),
-      challenge: (request, options) => as!.challenge(request, options),
-    },
+    authenticator: lazyAuthenticator(() => as!),
     server: () => createDemoMcpServer(),
   });
   running = await mount(kind, lazy, mcp);

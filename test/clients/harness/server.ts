@@ -6,6 +6,7 @@
 import { type AuthorizationServer, withResourceCors } from '@portcullis/core';
 import { protectMcpServer } from '@portcullis/core/mcp';
 import { McpServer } from '../../support/deps.js';
+import { lazyAuthenticator } from '../../support/lazy-authenticator.js';
 import { type LiveServer, startLiveServer } from '../../support/live.js';
 
 /** A running server for one corpus client. */
@@ -23,10 +24,7 @@ export interface CorpusServer {
 function protectedMcp(as: () => AuthorizationServer) {
   return withResourceCors(
     protectMcpServer({
-      authenticator: {
-        authenticate: (request, options) => as().authenticate(request, options),
-        protectedResourceMetadata: (request) => as().protectedResourceMetadata(request),
-      },
+      authenticator: lazyAuthenticator(() => as()),
       scopes: { route: ['mcp'] },
       server: () => {
         const server = new McpServer({ name: 'corpus', version: '1.0.0' });

@@ -8,6 +8,7 @@ import { protectMcpServer } from '@portcullis/core/mcp';
 import { pinUpstream } from '@portcullis/core/upstreams';
 import { manualClock } from '../../../packages/core/test/helpers.js';
 import { McpServer } from '../../support/deps.js';
+import { lazyAuthenticator } from '../../support/lazy-authenticator.js';
 import { LIVE_PIN, type LiveServer, s256, startLiveServer } from '../../support/live.js';
 import { CookieJar } from '../../support/mcp.js';
 import type { Revision } from './requirements.js';
@@ -82,11 +83,7 @@ export async function startMatrix(options: MatrixOptions = {}): Promise<MatrixSe
 
 function protectedEndpoints(as: () => AuthorizationServer): (request: Request) => Promise<Response> {
   const mcp = protectMcpServer({
-    authenticator: {
-      authenticate: (request, opts) => as().authenticate(request, opts),
-      protectedResourceMetadata: (request) => as().protectedResourceMetadata(request),
-      challenge: (request, opts) => as().challenge(request, opts),
-    },
+    authenticator: lazyAuthenticator(() => as()),
     scopes: { tools: TOOL_SCOPES },
     enableJsonResponse: true,
     server: () => {
