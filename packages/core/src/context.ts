@@ -1,8 +1,7 @@
 import { BrowserBinding } from './authorize/browser.js';
 import { KeyRing } from './crypto/keys.js';
-import { randomToken, webRandom } from './crypto/random.js';
-import type { AuthorizationServerOptions, ResolvedConfig } from './options.js';
-import { resolveConfig } from './options.js';
+import { randomToken } from './crypto/random.js';
+import type { ResolvedConfig } from './options.js';
 import { ClientStore } from './stores/clients.js';
 import { CodeStore } from './stores/codes.js';
 import { ConsentStore } from './stores/consents.js';
@@ -30,9 +29,12 @@ export class Core implements StoreContext {
   readonly browser: BrowserBinding;
   /** The issuer URL's path without trailing slash (`''` at the origin root). */
   readonly basePath: string;
+  /** The grant types the token endpoint offers (RFC 8414 `grant_types_supported`), from its registry. */
+  readonly grantTypes: readonly string[];
 
-  constructor(options: AuthorizationServerOptions) {
-    this.config = resolveConfig(options, { random: webRandom });
+  constructor(config: ResolvedConfig, grantTypes: readonly string[]) {
+    this.grantTypes = grantTypes;
+    this.config = config;
     this.records = new Records(this.config.storage, this.config.storageTimeoutMs);
     this.keys = new KeyRing(this.config.secrets);
     this.basePath = this.config.issuerUrl.pathname.replace(/\/+$/, '');

@@ -19,6 +19,7 @@
 export type { RandomSource } from './crypto/random.js';
 export type { OAuthErrorCode } from './errors.js';
 export { AuthorizationRedirectError, OAuthError, oauthErrorResponse } from './errors.js';
+export type { Extension } from './extension.js';
 export type {
   Gateway,
   GatewayOptions,
@@ -29,7 +30,7 @@ export type {
 } from './gateway.js';
 export { createGateway } from './gateway.js';
 export { withResourceCors } from './http/cors.js';
-export type { AuthorizationServerOptions, ResourceOptions } from './options.js';
+export type { CoreOptions, ResourceOptions } from './options.js';
 export { ConfigurationError } from './options.js';
 export type { ChallengeOptions } from './resource/challenge.js';
 export type {
@@ -56,7 +57,7 @@ export {
   readBearerToken,
 } from './resource-server/index.js';
 export { isLoopbackHost } from './rules/loopback.js';
-export type { AuthorizationServer } from './server.js';
+export type { AuthorizationServer, AuthorizationServerOptions } from './server.js';
 export { createAuthorizationServer } from './server.js';
 export type { ClockOption } from './storage/memory.js';
 export { MemoryStorage } from './storage/memory.js';

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import type { RandomSource } from './crypto/random.js';
+import { type RandomSource, webRandom } from './crypto/random.js';
 import { isSecureOrLoopback } from './rules/loopback.js';
 import type { ConfiguredResource } from './rules/resource.js';
 import { SCOPE_TOKEN } from './rules/scope.js';
@@ -20,8 +20,11 @@ export interface ResourceOptions {
   readonly scopes?: readonly string[];
 }
 
-/** Options of {@link createAuthorizationServer}. */
-export interface AuthorizationServerOptions {
+/**
+ * The options of {@link createAuthorizationServer} that configure the core itself (everything but
+ * `extensions`, which `AuthorizationServerOptions` adds).
+ */
+export interface CoreOptions {
   /** The issuer: `https://` origin plus optional base path (RFC 8414 §2); `http://` only on loopback. */
   readonly issuer: string;
   /** Where grants, tokens and clients are kept. */
@@ -191,6 +194,9 @@ const optionsSchema = z.object({
   allowNonAtomicStorage: z.optional(z.literal('single-instance')),
   onEvent: z.optional(fn),
   clientIp: z.optional(fn),
+  extensions: z.optional(
+    z.array(implementing(['name'], 'must be an extension made by a Portcullis extension factory')),
+  ),
   now: z.optional(fn),
   random: z.optional(fn),
 });
@@ -234,10 +240,7 @@ export interface ResolvedConfig {
 }
 
 /** Validates options (zod) and fills defaults; throws {@link ConfigurationError} listing every problem. */
-export function resolveConfig(
-  options: AuthorizationServerOptions,
-  defaults: { random: RandomSource },
-): ResolvedConfig {
+export function resolveConfig(options: CoreOptions): ResolvedConfig {
   const parsed = optionsSchema.safeParse(options, { error: englishErrors });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`);
@@ -311,6 +314,6 @@ export function resolveConfig(
     },
     clientIp: options.clientIp ?? (() => undefined),
     now: options.now ?? Date.now,
-    random: options.random ?? defaults.random,
+    random: options.random ?? webRandom,
   };
 }

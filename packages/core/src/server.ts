@@ -15,13 +15,24 @@ import {
 import { manageClient, register } from './endpoints/register.js';
 import { revoke } from './endpoints/revoke.js';
 import { oauthErrorResponse } from './errors.js';
+import type { Extension } from './extension.js';
 import { type Route, Router } from './http/router.js';
-import type { AuthorizationServerOptions } from './options.js';
+import { ConfigurationError, type CoreOptions, resolveConfig } from './options.js';
 import { type ChallengeOptions, challengeResponse } from './resource/challenge.js';
 import { guardRequest } from './resource/guard.js';
 import { tokenEndpoint } from './token/endpoint.js';
-import { enabledGrantTypes } from './token/grants/index.js';
+import { GRANT_TYPES } from './token/grants/index.js';
+import type { GrantType } from './token/grants/types.js';
 import type { AuthenticateOptions, AuthenticateResult, Authenticator } from './types.js';
+
+/** Options of {@link createAuthorizationServer}. */
+export interface AuthorizationServerOptions extends CoreOptions {
+  /**
+   * Optional features, each made by a factory of `@portcullis/core/extensions` (grant types, token
+   * formats, client authentication methods). None by default.
+   */
+  readonly extensions?: readonly Extension[];
+}
 
 /** An OAuth 2.1 authorization server for MCP: a fetch handler plus the resource-side {@link authenticate}. */
 export interface AuthorizationServer extends Authenticator {
@@ -43,11 +54,26 @@ export interface AuthorizationServer extends Authenticator {
 
 const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** The grant types of a server: the built-in ones, then those its extensions add (names are unique). */
+function grantTypesOf(extensions: readonly Extension[]): readonly GrantType[] {
+  const grants = [...GRANT_TYPES, ...extensions.flatMap((e) => e.grantTypes ?? [])];
+  const names = grants.map((g) => g.name);
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated)
+    throw new ConfigurationError(
+      `Invalid Portcullis options:\n  - extensions: the grant type ${repeated} is added twice`,
+    );
+  return grants;
+}
+
 /** The routes of the authorization server: every endpoint, its methods, error style and CORS. */
-function routes(core: Core): Route[] {
+function routes(core: Core, grants: readonly GrantType[], extensions: readonly Extension[]): Route[] {
   const base = core.basePath;
-  const grants = enabledGrantTypes(core.config);
-  const sources = { grantTypes: grants.map((g) => g.name), authMethods: CLIENT_AUTH_METHODS };
+  const sources = {
+    grantTypes: core.grantTypes,
+    authMethods: CLIENT_AUTH_METHODS,
+    extra: () => Object.assign({}, ...extensions.map((e) => e.metadata?.(core) ?? {})),
+  };
   const { upstream } = core.config;
   const list: Route[] = [
     {
@@ -100,6 +126,7 @@ function routes(core: Core): Route[] {
       }),
     ),
   ];
+  list.push(...extensions.flatMap((e) => e.routes?.(core) ?? []));
   if (core.config.registration.enabled) {
     list.push(
       {
@@ -146,8 +173,14 @@ function routes(core: Core): Route[] {
  * @throws {ConfigurationError} when the options are invalid (the message lists every problem).
  */
 export function createAuthorizationServer(options: AuthorizationServerOptions): AuthorizationServer {
-  const core = new Core(options);
-  const router = new Router(routes(core), core.config);
+  const extensions = options.extensions ?? [];
+  const config = resolveConfig(options);
+  const grants = grantTypesOf(extensions).filter((grant) => grant.enabled(config));
+  const core = new Core(
+    config,
+    grants.map((grant) => grant.name),
+  );
+  const router = new Router(routes(core, grants, extensions), core.config);
   const guard = ownResourceGuard(core);
   const challenge = (request: Request, challengeOptions: ChallengeOptions = {}) =>
     challengeResponse(guard.target(request, challengeOptions.resource), challengeOptions);

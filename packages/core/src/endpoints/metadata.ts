@@ -13,12 +13,15 @@ export interface MetadataSources {
   readonly grantTypes: readonly string[];
   /** The client authentication methods of the token endpoint. */
   readonly authMethods: readonly string[];
+  /** Members the server's extensions add. */
+  extra(): Readonly<Record<string, unknown>>;
 }
 
 /** RFC 8414 §2 authorization server metadata, advertising exactly what this server supports. */
 export function authorizationServerMetadata(core: Core, sources: MetadataSources): Response {
   const { config } = core;
   const body: Record<string, unknown> = {
+    ...sources.extra(),
     issuer: config.issuer,
     authorization_endpoint: core.endpoint('/authorize'),
     token_endpoint: core.endpoint('/token'),

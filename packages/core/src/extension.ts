@@ -1,0 +1,20 @@
+import type { Core } from './context.js';
+import type { Route } from './http/router.js';
+import type { GrantType } from './token/grants/types.js';
+
+/**
+ * An optional feature of the authorization server (a grant type, a token format, a client
+ * authentication method…), made by a factory of `@portcullis/core/extensions` and passed in the
+ * `extensions` option. Features are opt-in by import, so a Worker bundles only the ones it uses.
+ * Applications use the factories; the hooks below are how the core installs them.
+ */
+export interface Extension {
+  /** Short name, for errors and logs (e.g. `token-exchange`). */
+  readonly name: string;
+  /** Grant types the token endpoint offers in addition to the built-in ones (RFC 6749 §4.5). */
+  readonly grantTypes?: readonly GrantType[];
+  /** Members this feature adds to the authorization server metadata (RFC 8414 §2). */
+  metadata?(core: Core): Readonly<Record<string, unknown>>;
+  /** Routes this feature serves under the issuer's base path (e.g. a JWKS). */
+  routes?(core: Core): readonly Route[];
+}
