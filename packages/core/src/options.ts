@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import type { RandomSource } from './crypto/random.js';
 import { isSecureOrLoopback } from './rules/loopback.js';
 import type { ConfiguredResource } from './rules/resource.js';
-import { SCOPE_TOKEN } from './rules/scope.js';
+import { resourceScopes, SCOPE_TOKEN } from './rules/scope.js';
 import type { Storage } from './storage/types.js';
 import type { PortcullisEvent } from './types.js';
 import type { IdentityUpstream } from './upstream.js';
@@ -16,9 +16,19 @@ export interface ResourceOptions {
   readonly resource?: string;
   /** Human-readable name for RFC 9728 `resource_name`. */
   readonly name?: string;
-  /** Scopes this resource accepts; defaults to the server's supported scopes. */
+  /**
+   * Scopes this resource accepts: a client may request any of them, e.g. a step-up `write`
+   * (RFC 9728 §2). Defaults to the server's supported scopes. `offline_access` is never a resource scope.
+   */
   readonly scopes?: readonly string[];
+  /**
+   * The baseline scopes advertised in the protected-resource metadata (`scopes_supported`) and in the
+   * scope of a 401 challenge: what a client asks for first (MCP 2026-07-28 scope selection), each one
+   * of `scopes`. Defaults to `scopes`; `offline_access` is never advertised (SEP-2207).
+   */
+  readonly advertisedScopes?: readonly string[];
 }
+
 
 /** Options of {@link createAuthorizationServer}. */
 export interface AuthorizationServerOptions {
@@ -36,9 +46,19 @@ export interface AuthorizationServerOptions {
   readonly scopes?: {
     /** Scopes clients may request (RFC 6749 §3.3); default `['mcp']`. */
     readonly supported?: readonly string[];
-    /** Scopes granted when the request names none; default the first supported scope. */
+    /** Scopes granted when the request names none (or an empty `scope=`); default the first supported scope. */
     readonly default?: readonly string[];
+    /**
+     * Refuse requests naming scopes that cannot be granted (unknown, or not allowed for the client or
+     * the resource) with `invalid_scope`, and registrations naming unknown scopes with
+     * `invalid_client_metadata`. By default (`false`) the grantable subset is granted and returned in
+     * `scope` (RFC 6749 §3.3), the default scopes when none is left. `offline_access` is always accepted
+     * and advertised in AS metadata: it asks for a refresh token, which every client that registered the
+     * `refresh_token` grant receives whether it asked or not.
+     */
+    readonly strict?: boolean;
   };
+
   /** Lifetimes in seconds. */
   readonly lifetimes?: {
     /** Authorization codes (RFC 6749 §4.1.2 recommends at most 10 minutes); default 300. */
@@ -153,12 +173,17 @@ const optionsSchema = z.object({
           resource: z.optional(z.url()),
           name: z.optional(z.string()),
           scopes: z.optional(z.array(scopeToken)),
+          advertisedScopes: z.optional(z.array(scopeToken)),
         }),
       )
       .check(z.minLength(1)),
   ),
   scopes: z.optional(
-    z.object({ supported: z.optional(z.array(scopeToken)), default: z.optional(z.array(scopeToken)) }),
+    z.object({
+      supported: z.optional(z.array(scopeToken)),
+      default: z.optional(z.array(scopeToken)),
+      strict: z.optional(z.boolean()),
+    }),
   ),
   lifetimes: z.optional(
     z.object({
@@ -214,8 +239,11 @@ export interface ResolvedConfig {
   readonly upstream: IdentityUpstream;
   readonly secrets: readonly string[];
   readonly resources: readonly ConfiguredResource[];
+  /** Resource scopes clients may request (never `offline_access`, which is always accepted). */
   readonly scopesSupported: readonly string[];
   readonly defaultScopes: readonly string[];
+  /** Refuse ungrantable scopes instead of granting the grantable subset. */
+  readonly strictScopes: boolean;
   readonly lifetimes: { code: number; access: number; refresh: number; pending: number; grant: number };
   readonly registration: { enabled: boolean; maxPerHour: number };
   readonly clientIdMetadataDocuments: {
@@ -251,20 +279,32 @@ export function resolveConfig(
         'use an atomic storage (SQL, Redis, Durable Object) or set allowNonAtomicStorage: "single-instance"',
     );
   }
-  const scopesSupported = [...(options.scopes?.supported ?? ['mcp'])];
-  const defaultScopes = [...(options.scopes?.default ?? scopesSupported.slice(0, 1))];
+  // SEP-2207: offline_access is the refresh-token wish, never a resource scope, even when configured.
+  const scopesSupported = resourceScopes(options.scopes?.supported ?? ['mcp']);
+  const defaultScopes = resourceScopes(options.scopes?.default ?? scopesSupported.slice(0, 1));
   const unknownDefault = defaultScopes.filter((s) => !scopesSupported.includes(s));
   if (unknownDefault.length > 0) {
     throw new ConfigurationError(
       `Invalid Portcullis options:\n  - scopes.default: not supported: ${unknownDefault.join(' ')}`,
     );
   }
-  const resources = (options.resources ?? [{ path: '/mcp' }]).map((r) => ({
-    path: r.path,
-    resource: r.resource ?? `${issuerUrl.origin}${r.path}`,
-    ...(r.name ? { name: r.name } : {}),
-    scopes: [...(r.scopes ?? scopesSupported)],
-  }));
+  const resources = (options.resources ?? [{ path: '/mcp' }]).map((r, i) => {
+    const scopes = resourceScopes(r.scopes ?? scopesSupported);
+    const advertisedScopes = resourceScopes(r.advertisedScopes ?? scopes);
+    const stray = advertisedScopes.filter((s) => !scopes.includes(s));
+    if (stray.length > 0) {
+      throw new ConfigurationError(
+        `Invalid Portcullis options:\n  - resources.${i}.advertisedScopes: not in its scopes: ${stray.join(' ')}`,
+      );
+    }
+    return {
+      path: r.path,
+      resource: r.resource ?? `${issuerUrl.origin}${r.path}`,
+      ...(r.name ? { name: r.name } : {}),
+      scopes,
+      advertisedScopes,
+    };
+  });
   const rawEvent = options.onEvent;
   return {
     issuer,
@@ -275,6 +315,7 @@ export function resolveConfig(
     resources,
     scopesSupported,
     defaultScopes,
+    strictScopes: options.scopes?.strict ?? false,
     lifetimes: {
       code: options.lifetimes?.authorizationCode ?? 300,
       access: options.lifetimes?.accessToken ?? 3600,
