@@ -1,4 +1,6 @@
 import { BrowserBinding } from './authorize/browser.js';
+import { RESPONSE_TYPES } from './authorize/checks/response-type.js';
+import type { MetadataSupport } from './clients/metadata.js';
 import { KeyRing } from './crypto/keys.js';
 import { randomToken, webRandom } from './crypto/random.js';
 import type { AuthorizationServerOptions, ResolvedConfig } from './options.js';
@@ -11,6 +13,7 @@ import { GrantStore } from './stores/grants.js';
 import { PendingStore } from './stores/pending.js';
 import { Records } from './stores/records.js';
 import { TokenStore } from './stores/tokens.js';
+import { enabledGrantTypes } from './token/grants/index.js';
 
 /**
  * Everything an endpoint needs: validated config, keys, clock, randomness and the stores. The stores own
@@ -20,6 +23,7 @@ export class Core implements StoreContext {
   readonly config: ResolvedConfig;
   readonly records: Records;
   readonly keys: KeyRing;
+  readonly clientMetadata: MetadataSupport;
   readonly clients: ClientStore;
   readonly grants: GrantStore;
   readonly tokens: TokenStore;
@@ -36,6 +40,13 @@ export class Core implements StoreContext {
     this.records = new Records(this.config.storage, this.config.storageTimeoutMs);
     this.keys = new KeyRing(this.config.secrets);
     this.basePath = this.config.issuerUrl.pathname.replace(/\/+$/, '');
+    // Client metadata is narrowed to what the endpoints offer, derived from their registries.
+    this.clientMetadata = {
+      scopesSupported: this.config.scopesSupported,
+      strictScopes: this.config.strictScopes,
+      grantTypes: enabledGrantTypes(this.config).map((grant) => grant.name),
+      responseTypes: RESPONSE_TYPES,
+    };
     this.grants = new GrantStore(this);
     this.clients = new ClientStore(this, (clientId) => this.tokens.forgetClient(clientId));
     this.tokens = new TokenStore(this, this.grants, this.clients);

@@ -150,6 +150,20 @@ describe('refresh request scopes (RFC 6749 §6)', () => {
   });
 });
 
+describe('registered scopes (RFC 7591 §2, replaced by the known subset §3.2.1)', () => {
+  it.each([
+    ['mcp read admin', 'mcp read'],
+    ['read:data', undefined],
+    ['offline_access read', 'read'],
+    ['', undefined],
+  ])('%j registers %j', async (scope, registered) => {
+    const { server } = makeServer({ scopes: THREE });
+    const { response, body } = await registerClient(server.fetch, { scope });
+    expect(response.status).toBe(201);
+    expect(body.scope).toBe(registered);
+  });
+});
+
 describe('scope rules', () => {
   it('parses an empty or blank scope as absent', () => {
     expect(parseScope(undefined)).toBeUndefined();

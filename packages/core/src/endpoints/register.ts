@@ -1,3 +1,4 @@
+import { hasSharedSecret } from '../clients/auth-methods.js';
 import { validateMetadata } from '../clients/metadata.js';
 import type { Core } from '../context.js';
 import { sha256, timingSafeEqual } from '../crypto/hash.js';
@@ -6,15 +7,20 @@ import { readJsonObject } from '../http/body.js';
 import { PREFIX } from '../stores/context.js';
 import type { ClientRecord } from '../stores/schemas.js';
 
-/** The RFC 7591 §3.2.1 response body for a client (without secrets). */
+/** The RFC 7591 §3.2.1 response body for a client: the metadata as registered (without secrets). */
 function clientInformation(core: Core, client: ClientRecord): Record<string, unknown> {
   const info: Record<string, unknown> = {
     client_id: client.clientId,
     client_id_issued_at: client.issuedAt,
     redirect_uris: client.redirectUris,
     token_endpoint_auth_method: client.authMethod,
+    token_endpoint_auth_methods_supported: client.authMethods,
+    token_endpoint_auth_signing_alg: client.tokenEndpointAuthSigningAlg,
+    jwks: client.jwks,
+    jwks_uri: client.jwksUri,
     grant_types: client.grantTypes,
     response_types: client.responseTypes,
+    application_type: client.applicationType,
     client_name: client.clientName,
     client_uri: client.clientUri,
     logo_uri: client.logoUri,
@@ -24,9 +30,11 @@ function clientInformation(core: Core, client: ClientRecord): Record<string, unk
     policy_uri: client.policyUri,
     software_id: client.softwareId,
     software_version: client.softwareVersion,
-    registration_client_uri: core.endpoint(`/register/${encodeURIComponent(client.clientId)}`),
   };
-  if (client.authMethod !== 'none') info.client_secret_expires_at = 0;
+  // RFC 7592 §3: only a client with a registration access token can be managed.
+  if (client.registrationTokenHash !== undefined)
+    info.registration_client_uri = core.endpoint(`/register/${encodeURIComponent(client.clientId)}`);
+  if (hasSharedSecret(client)) info.client_secret_expires_at = 0;
   return Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined));
 }
 
@@ -49,20 +57,24 @@ async function limitRegistrations(core: Core, request: Request): Promise<void> {
   }
 }
 
-/** RFC 7591 §3: dynamic client registration. */
+/**
+ * RFC 7591 §3: dynamic client registration. The metadata is narrowed to what this server supports
+ * and the response says what was registered (§3.2.1).
+ */
 export async function register(core: Core, request: Request): Promise<Response> {
   const body = await readJsonObject(request);
-  const fields = validateMetadata(core.config, body);
+  const fields = validateMetadata(core.clientMetadata, body);
   await limitRegistrations(core, request);
   const clientId = core.token('', 16);
-  const secret = fields.authMethod === 'none' ? undefined : core.token(PREFIX.secret);
+  const secret = hasSharedSecret(fields) ? core.token(PREFIX.secret) : undefined;
   const registrationToken = core.token(PREFIX.registration);
+  const issuedAt = core.seconds();
   const client: ClientRecord = {
     clientId,
     ...fields,
     secretHash: secret ? await sha256(secret) : undefined,
     registrationTokenHash: await sha256(registrationToken),
-    issuedAt: core.seconds(),
+    issuedAt,
   };
   await core.clients.save(client);
   core.config.onEvent({ type: 'client_registered', clientId, clientName: client.clientName });
@@ -96,11 +108,19 @@ export async function manageClient(core: Core, request: Request, clientId: strin
   const body = await readJsonObject(request);
   if (body.client_id !== clientId)
     throw new OAuthError('invalid_request', 'client_id in the body must match the URL');
-  const fields = validateMetadata(core.config, body);
-  if ((fields.authMethod === 'none') !== (client.authMethod === 'none')) {
+  const fields = validateMetadata(core.clientMetadata, body);
+  if (hasSharedSecret(fields) !== hasSharedSecret(client)) {
     throw new OAuthError('invalid_client_metadata', 'A client cannot change between public and confidential');
   }
-  const updated: ClientRecord = { ...client, ...fields };
+  // The request replaces the metadata (§2.2): members it leaves out are not kept.
+  const updated: ClientRecord = {
+    clientId,
+    ...fields,
+    secretHash: client.secretHash,
+    registrationTokenHash: client.registrationTokenHash,
+    issuedAt: client.issuedAt,
+    lastUsedAt: client.lastUsedAt,
+  };
   await core.clients.save(updated);
   return jsonResponse(clientInformation(core, updated), 200);
 }
