@@ -29,7 +29,6 @@ export interface ResourceOptions {
   readonly advertisedScopes?: readonly string[];
 }
 
-
 /** Options of {@link createAuthorizationServer}. */
 export interface AuthorizationServerOptions {
   /** The issuer: `https://` origin plus optional base path (RFC 8414 §2); `http://` only on loopback. */
@@ -58,7 +57,6 @@ export interface AuthorizationServerOptions {
      */
     readonly strict?: boolean;
   };
-
   /** Lifetimes in seconds. */
   readonly lifetimes?: {
     /** Authorization codes (RFC 6749 §4.1.2 recommends at most 10 minutes); default 300. */
@@ -76,8 +74,26 @@ export interface AuthorizationServerOptions {
   readonly registration?: {
     /** Serve `/register`; default `true`. */
     readonly enabled?: boolean;
-    /** Registrations allowed per client IP per hour (needs `clientIp`); default 30. */
+    /**
+     * New client records allowed per source (an IPv4 address, an IPv6 /64; needs `clientIp`), in a
+     * one-minute burst window and a one-hour window; defaults 30 and 300. An identical re-registration
+     * of a public client is answered with an existing client and does not count.
+     */
+    readonly rateLimit?: {
+      /** Registrations per source per minute; default 30 (at most `perHour`). */
+      readonly perMinute?: number;
+      /** Registrations per source per hour; default 300. */
+      readonly perHour?: number;
+    };
+    /** @deprecated Use `rateLimit.perHour`; kept as its alias. */
     readonly maxPerHour?: number;
+    /**
+     * Seconds a registered client may go unused (no authorization or token request) before it expires
+     * and cleanup deletes it; at least `lifetimes.refreshToken`. Default 90 days (or the refresh-token
+     * lifetime plus a day, if longer); `0` keeps clients forever. Client ID Metadata Documents never
+     * expire this way.
+     */
+    readonly unusedClientLifetime?: number;
   };
   /**
    * Client ID Metadata Documents: clients whose client_id is an https URL serving their metadata
@@ -195,7 +211,17 @@ const optionsSchema = z.object({
     }),
   ),
   registration: z.optional(
-    z.object({ enabled: z.optional(z.boolean()), maxPerHour: z.optional(z.int().check(z.positive())) }),
+    z.object({
+      enabled: z.optional(z.boolean()),
+      rateLimit: z.optional(
+        z.object({
+          perMinute: z.optional(z.int().check(z.positive())),
+          perHour: z.optional(z.int().check(z.positive())),
+        }),
+      ),
+      maxPerHour: z.optional(z.int().check(z.positive())),
+      unusedClientLifetime: z.optional(z.int().check(z.nonnegative(), z.maximum(86_400 * 3650))),
+    }),
   ),
   clientIdMetadataDocuments: z.optional(
     z.object({
@@ -245,7 +271,13 @@ export interface ResolvedConfig {
   /** Refuse ungrantable scopes instead of granting the grantable subset. */
   readonly strictScopes: boolean;
   readonly lifetimes: { code: number; access: number; refresh: number; pending: number; grant: number };
-  readonly registration: { enabled: boolean; maxPerHour: number };
+  readonly registration: {
+    enabled: boolean;
+    /** Registration rate windows per source. */
+    limits: readonly RateWindow[];
+    /** How long a registered client may go unused, in ms; `null`: forever. */
+    unusedClientMs: number | null;
+  };
   readonly clientIdMetadataDocuments: {
     enabled: boolean;
     cacheSeconds: number;
@@ -259,6 +291,24 @@ export interface ResolvedConfig {
   readonly clientIp: (request: Request) => string | undefined;
   readonly now: () => number;
   readonly random: RandomSource;
+}
+
+/** A fixed rate-limit window: at most `max` events per `seconds`. */
+export interface RateWindow {
+  readonly seconds: number;
+  readonly max: number;
+}
+
+const DAY = 86_400;
+
+/** The registration windows from the options (a burst window and an hourly one). */
+function registrationLimits(options: AuthorizationServerOptions['registration']): RateWindow[] {
+  const perHour = options?.rateLimit?.perHour ?? options?.maxPerHour ?? 300;
+  const perMinute = Math.min(options?.rateLimit?.perMinute ?? 30, perHour);
+  return [
+    { seconds: 60, max: perMinute },
+    { seconds: 3600, max: perHour },
+  ];
 }
 
 /** Validates options (zod) and fills defaults; throws {@link ConfigurationError} listing every problem. */
@@ -305,6 +355,14 @@ export function resolveConfig(
       advertisedScopes,
     };
   });
+  const refreshSeconds = options.lifetimes?.refreshToken ?? 30 * DAY;
+  const unused = options.registration?.unusedClientLifetime ?? Math.max(90 * DAY, refreshSeconds + DAY);
+  if (unused > 0 && unused < refreshSeconds) {
+    // A client that still holds a live refresh token must not expire for want of use.
+    throw new ConfigurationError(
+      'Invalid Portcullis options:\n  - registration.unusedClientLifetime: must be 0 or at least lifetimes.refreshToken',
+    );
+  }
   const rawEvent = options.onEvent;
   return {
     issuer,
@@ -319,13 +377,14 @@ export function resolveConfig(
     lifetimes: {
       code: options.lifetimes?.authorizationCode ?? 300,
       access: options.lifetimes?.accessToken ?? 3600,
-      refresh: options.lifetimes?.refreshToken ?? 30 * 86_400,
+      refresh: refreshSeconds,
       pending: options.lifetimes?.pendingAuthorization ?? 600,
       grant: options.lifetimes?.grant ?? 90 * 86_400,
     },
     registration: {
       enabled: options.registration?.enabled ?? true,
-      maxPerHour: options.registration?.maxPerHour ?? 30,
+      limits: registrationLimits(options.registration),
+      unusedClientMs: unused > 0 ? unused * 1000 : null,
     },
     clientIdMetadataDocuments: {
       enabled: options.clientIdMetadataDocuments?.enabled ?? true,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { registrationSource } from '../src/endpoints/register-limits.js';
 import { REAL_REGISTRATIONS } from './fixtures/real-clients.js';
 import { ISSUER, issueTokens, makeServer, registerClient } from './helpers.js';
 
@@ -132,9 +133,10 @@ describe('RFC 7591 dynamic client registration', () => {
 
   it('rate-limits registrations per client IP', async () => {
     const { server } = makeServer({ registration: { maxPerHour: 2 }, clientIp: () => '203.0.113.7' });
-    expect((await registerClient(server.fetch)).response.status).toBe(201);
-    expect((await registerClient(server.fetch)).response.status).toBe(201);
-    const third = await registerClient(server.fetch);
+    // Distinct clients: identical public re-registrations are answered without a new record.
+    expect((await registerClient(server.fetch, { client_name: 'One' })).response.status).toBe(201);
+    expect((await registerClient(server.fetch, { client_name: 'Two' })).response.status).toBe(201);
+    const third = await registerClient(server.fetch, { client_name: 'Three' });
     expect(third.response.status).toBe(429);
     expect(third.response.headers.get('retry-after')).toMatch(/^\d+$/);
   });
@@ -409,5 +411,131 @@ describe('RFC 7591 §3.2.1 tolerant registration: real clients get what this ser
     });
     expect(response.status).toBe(201);
     expect(body.application_type).toBe(registered);
+  });
+});
+
+describe('identical re-registrations (a client that registers at every login)', () => {
+  const zed = (port: number) => ({
+    client_name: 'Zed',
+    redirect_uris: [`http://127.0.0.1:${port}/callback`],
+  });
+
+  it('answer the second and later ones with one shared client that nobody can manage', async () => {
+    const { server, events } = makeServer();
+    const first = await registerClient(server.fetch, zed(50001));
+    expect(first.body.registration_access_token).toMatch(/^pcrg_/);
+    const second = await registerClient(server.fetch, zed(50002));
+    const third = await registerClient(server.fetch, zed(50003));
+    expect(second.response.status).toBe(201);
+    expect(second.body.client_id).not.toBe(first.body.client_id);
+    // The first registrant's RFC 7592 token never covers a client others get.
+    expect(second.body.registration_access_token).toBeUndefined();
+    expect(second.body.registration_client_uri).toBeUndefined();
+    expect(third.response.status).toBe(201);
+    expect(third.body.client_id).toBe(second.body.client_id);
+    expect(third.body.registration_access_token).toBeUndefined();
+    expect(events.filter((e) => e.type === 'client_registered')).toHaveLength(2);
+    // Loopback ports may vary per request (RFC 8252 §7.3): the shared client serves the third's port.
+    const tokens = await issueTokens(server.fetch, third.body.client_id!, {
+      redirect_uri: 'http://127.0.0.1:50003/callback',
+    });
+    expect(tokens.access_token).toMatch(/^pcat_/);
+    const manage = `${ISSUER}/register/${second.body.client_id}`;
+    const byFirstToken = await server.fetch(
+      new Request(manage, { headers: { authorization: `Bearer ${first.body.registration_access_token}` } }),
+    );
+    expect(byFirstToken.status).toBe(401);
+  });
+
+  it('do not count against the rate limit', async () => {
+    const { server } = makeServer({ registration: { maxPerHour: 2 }, clientIp: () => '203.0.113.9' });
+    for (let i = 0; i < 6; i++)
+      expect((await registerClient(server.fetch, zed(50000 + i))).response.status).toBe(201);
+    expect((await registerClient(server.fetch, { client_name: 'Other' })).response.status).toBe(429);
+  });
+
+  it.each([
+    ['another name', { client_name: 'Zed Preview' }],
+    ['another redirect path', { redirect_uris: ['http://127.0.0.1:50001/other'] }],
+    ['another host', { redirect_uris: ['http://localhost:50001/callback'] }],
+    ['more grant types', { grant_types: ['authorization_code'] }],
+    ['a software version', { software_version: '2.0' }],
+  ])('are not identical with %s', async (_name, change) => {
+    const { server } = makeServer();
+    await registerClient(server.fetch, zed(50001));
+    const shared = await registerClient(server.fetch, zed(50001));
+    const other = await registerClient(server.fetch, { ...zed(50001), ...change });
+    expect(other.body.client_id).not.toBe(shared.body.client_id);
+    expect(other.body.registration_access_token).toMatch(/^pcrg_/);
+  });
+
+  it('never apply to confidential clients: each registration gets its own client and secret', async () => {
+    const { server } = makeServer();
+    const claude = REAL_REGISTRATIONS.find((r) => r.client === 'Claude.ai')!.body;
+    const ids = new Set<unknown>();
+    const secrets = new Set<unknown>();
+    for (let i = 0; i < 3; i++) {
+      const { body } = await registerRaw(server.fetch, claude);
+      ids.add(body.client_id);
+      secrets.add(body.client_secret);
+      expect(body.registration_access_token).toMatch(/^pcrg_/);
+    }
+    expect(ids.size).toBe(3);
+    expect(secrets.size).toBe(3);
+  });
+});
+
+describe('registration rate limits', () => {
+  const limited = (ip: () => string, rateLimit = { perMinute: 3, perHour: 5 }) =>
+    makeServer({ registration: { rateLimit }, clientIp: ip });
+  let n = 0;
+  const distinct = () => ({ client_name: `Client ${n++}` });
+
+  it('allow a burst per minute, then answer 429 until the window passes', async () => {
+    const { server, clock } = limited(() => '198.51.100.4');
+    for (let i = 0; i < 3; i++)
+      expect((await registerClient(server.fetch, distinct())).response.status).toBe(201);
+    const refused = await registerClient(server.fetch, distinct());
+    expect(refused.response.status).toBe(429);
+    expect(refused.body.error).toBe('invalid_request');
+    expect(Number(refused.response.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    clock.advance(60_000);
+    expect((await registerClient(server.fetch, distinct())).response.status).toBe(201);
+    expect((await registerClient(server.fetch, distinct())).response.status).toBe(201);
+    // The hourly window is full now (5), whatever the minute says.
+    clock.advance(60_000);
+    const hourly = await registerClient(server.fetch, distinct());
+    expect(hourly.response.status).toBe(429);
+    expect(Number(hourly.response.headers.get('retry-after'))).toBeGreaterThan(60);
+  });
+
+  it('count an IPv6 /64 as one source, and IPv4 addresses one by one', async () => {
+    let ip = '2001:db8:1:2::1';
+    const { server } = limited(() => ip, { perMinute: 2, perHour: 10 });
+    expect((await registerClient(server.fetch, distinct())).response.status).toBe(201);
+    ip = '2001:db8:1:2:ffff:ffff:ffff:fffe';
+    expect((await registerClient(server.fetch, distinct())).response.status).toBe(201);
+    ip = '2001:0db8:0001:0002:abcd::9';
+    expect((await registerClient(server.fetch, distinct())).response.status).toBe(429);
+    ip = '2001:db8:1:3::1';
+    expect((await registerClient(server.fetch, distinct())).response.status).toBe(201);
+    for (const v4 of ['160.79.104.10', '160.79.104.11', '160.79.104.12']) {
+      ip = v4;
+      expect((await registerClient(server.fetch, distinct())).response.status).toBe(201);
+      expect((await registerClient(server.fetch, distinct())).response.status).toBe(201);
+    }
+  });
+
+  it.each([
+    ['203.0.113.7', '203.0.113.7'],
+    [' 203.0.113.7 ', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['[2001:DB8:0:0:1::1]', '2001:db8:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['2001:db8:1:2:3:4:1.2.3.4', '2001:db8:1:2::/64'],
+    ['not an address', 'not an address'],
+  ])('counts %j against %j', (ip, source) => {
+    expect(registrationSource(ip)).toBe(source);
   });
 });

@@ -6,6 +6,8 @@ import { jsonResponse, OAuthError } from '../errors.js';
 import { readJsonObject } from '../http/body.js';
 import { PREFIX } from '../stores/context.js';
 import type { ClientRecord } from '../stores/schemas.js';
+import { limitRegistrations } from './register-limits.js';
+import { reuseFor } from './register-reuse.js';
 
 /** The RFC 7591 §3.2.1 response body for a client: the metadata as registered (without secrets). */
 function clientInformation(core: Core, client: ClientRecord): Record<string, unknown> {
@@ -38,49 +40,34 @@ function clientInformation(core: Core, client: ClientRecord): Record<string, unk
   return Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined));
 }
 
-/** Limits registrations per client IP per hour, when the adapter tells the IP. */
-async function limitRegistrations(core: Core, request: Request): Promise<void> {
-  const ip = core.config.clientIp(request);
-  if (!ip) return;
-  const hour = 3_600_000;
-  const window = Math.floor(core.now() / hour);
-  const count = await core.records.increment('counter', `register:${ip}:${window}`, (window + 1) * hour);
-  if (count > core.config.registration.maxPerHour) {
-    throw new OAuthError(
-      'invalid_request',
-      'Too many client registrations from this address; try again later',
-      429,
-      {
-        'Retry-After': String(Math.ceil(((window + 1) * hour - core.now()) / 1000)),
-      },
-    );
-  }
-}
-
 /**
  * RFC 7591 §3: dynamic client registration. The metadata is narrowed to what this server supports
- * and the response says what was registered (§3.2.1).
+ * and the response says what was registered (§3.2.1); identical public re-registrations share a client.
  */
 export async function register(core: Core, request: Request): Promise<Response> {
   const body = await readJsonObject(request);
   const fields = validateMetadata(core.clientMetadata, body);
+  const reuse = await reuseFor(core, fields);
+  if (reuse?.client) return jsonResponse(clientInformation(core, reuse.client), 201);
   await limitRegistrations(core, request);
   const clientId = core.token('', 16);
   const secret = hasSharedSecret(fields) ? core.token(PREFIX.secret) : undefined;
-  const registrationToken = core.token(PREFIX.registration);
+  // A shared client has no manager: nobody may rewrite what several registrants use.
+  const registrationToken = reuse?.share ? undefined : core.token(PREFIX.registration);
   const issuedAt = core.seconds();
   const client: ClientRecord = {
     clientId,
     ...fields,
     secretHash: secret ? await sha256(secret) : undefined,
-    registrationTokenHash: await sha256(registrationToken),
+    registrationTokenHash: registrationToken ? await sha256(registrationToken) : undefined,
     issuedAt,
   };
   await core.clients.save(client);
+  await reuse?.remember(client);
   core.config.onEvent({ type: 'client_registered', clientId, clientName: client.clientName });
   const info = clientInformation(core, client);
   if (secret) info.client_secret = secret;
-  info.registration_access_token = registrationToken;
+  if (registrationToken) info.registration_access_token = registrationToken;
   return jsonResponse(info, 201);
 }
 
@@ -121,6 +108,6 @@ export async function manageClient(core: Core, request: Request, clientId: strin
     issuedAt: client.issuedAt,
     lastUsedAt: client.lastUsedAt,
   };
-  await core.clients.save(updated);
+  await core.clients.update(updated);
   return jsonResponse(clientInformation(core, updated), 200);
 }
