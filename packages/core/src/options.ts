@@ -76,11 +76,11 @@ export interface AuthorizationServerOptions {
     readonly enabled?: boolean;
     /**
      * New client records allowed per source (an IPv4 address, an IPv6 /64; needs `clientIp`), in a
-     * one-minute burst window and a one-hour window; defaults 30 and 300. An identical re-registration
-     * of a public client is answered with an existing client and does not count.
+     * one-minute burst window and a one-hour window; defaults 30 and 300. Identical re-registrations of
+     * a public client after the first share one client and do not count.
      */
     readonly rateLimit?: {
-      /** Registrations per source per minute; default 30 (at most `perHour`). */
+      /** Registrations per source per minute; default a tenth of `perHour`, at least 30 (at most `perHour`). */
       readonly perMinute?: number;
       /** Registrations per source per hour; default 300. */
       readonly perHour?: number;
@@ -304,7 +304,7 @@ const DAY = 86_400;
 /** The registration windows from the options (a burst window and an hourly one). */
 function registrationLimits(options: AuthorizationServerOptions['registration']): RateWindow[] {
   const perHour = options?.rateLimit?.perHour ?? options?.maxPerHour ?? 300;
-  const perMinute = Math.min(options?.rateLimit?.perMinute ?? 30, perHour);
+  const perMinute = Math.min(options?.rateLimit?.perMinute ?? Math.max(30, Math.ceil(perHour / 10)), perHour);
   return [
     { seconds: 60, max: perMinute },
     { seconds: 3600, max: perHour },

@@ -509,6 +509,12 @@ describe('registration rate limits', () => {
     expect(Number(hourly.response.headers.get('retry-after'))).toBeGreaterThan(60);
   });
 
+  it('scale the burst with the legacy maxPerHour', async () => {
+    const { server } = makeServer({ registration: { maxPerHour: 1000 }, clientIp: () => '198.51.100.5' });
+    for (let i = 0; i < 40; i++)
+      expect((await registerClient(server.fetch, distinct())).response.status).toBe(201);
+  });
+
   it('count an IPv6 /64 as one source, and IPv4 addresses one by one', async () => {
     let ip = '2001:db8:1:2::1';
     const { server } = limited(() => ip, { perMinute: 2, perHour: 10 });
