@@ -59,7 +59,8 @@ describe('createResourceServer with jwtVerifier', () => {
     const res = await rs.protectedResourceMetadata(
       new Request('https://mcp.example.test/.well-known/oauth-protected-resource/mcp'),
     );
-    expect((await res?.json()).scopes_supported).toEqual(['mcp']);
+    expect(res?.status).toBe(200);
+    expect((await res!.json()).scopes_supported).toEqual(['mcp']);
   });
 
   it('answers a request without a token with 401 and the resource_metadata challenge', async () => {
