@@ -37,6 +37,8 @@ beforeAll(async () => {
       overrides: {
         upstream: pinUpstream({ pin: LIVE_PIN, maxAttemptsPerClient: 10_000, maxAttemptsPerWindow: 10_000 }),
         registration: { maxPerHour: 10_000 },
+        // Strict scopes: unknown scopes are errors, so their descriptions can be checked too.
+        scopes: { supported: ['mcp'], strict: true },
       },
     }),
     startLiveServer({

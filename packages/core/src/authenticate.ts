@@ -12,10 +12,10 @@ export function resourceFor(core: Core, request: Request, wanted?: string): Conf
   return named ?? resourceForPath(core.config.resources, new URL(request.url).pathname);
 }
 
-/** Where the challenges of a configured resource point, and the scopes its 401 advertises. */
+/** Where the challenges of a configured resource point, and the baseline scopes its 401 advertises. */
 export const challengeTarget = (core: Core, resource: ConfiguredResource): ChallengeTarget => ({
   metadataUrl: resourceMetadataUrl(core, resource),
-  scopes: resource.scopes,
+  scopes: resource.advertisedScopes,
 });
 
 /** Checks an access token issued by this server: live, unrevoked, for this resource. */

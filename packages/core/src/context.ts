@@ -1,4 +1,6 @@
 import { BrowserBinding } from './authorize/browser.js';
+import { RESPONSE_TYPES } from './authorize/checks/response-type.js';
+import type { MetadataSupport } from './clients/metadata.js';
 import { KeyRing } from './crypto/keys.js';
 import { randomToken } from './crypto/random.js';
 import type { ResolvedConfig } from './options.js';
@@ -19,6 +21,7 @@ export class Core implements StoreContext {
   readonly config: ResolvedConfig;
   readonly records: Records;
   readonly keys: KeyRing;
+  readonly clientMetadata: MetadataSupport;
   readonly clients: ClientStore;
   readonly grants: GrantStore;
   readonly tokens: TokenStore;
@@ -38,6 +41,13 @@ export class Core implements StoreContext {
     this.records = new Records(this.config.storage, this.config.storageTimeoutMs);
     this.keys = new KeyRing(this.config.secrets);
     this.basePath = this.config.issuerUrl.pathname.replace(/\/+$/, '');
+    // Client metadata is narrowed to what the endpoints offer, derived from their registries.
+    this.clientMetadata = {
+      scopesSupported: this.config.scopesSupported,
+      strictScopes: this.config.strictScopes,
+      grantTypes,
+      responseTypes: RESPONSE_TYPES,
+    };
     this.grants = new GrantStore(this);
     this.clients = new ClientStore(this, (clientId) => this.tokens.forgetClient(clientId));
     this.tokens = new TokenStore(this, this.grants, this.clients);

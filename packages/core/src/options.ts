@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { type RandomSource, webRandom } from './crypto/random.js';
 import { isSecureOrLoopback } from './rules/loopback.js';
 import type { ConfiguredResource } from './rules/resource.js';
-import { SCOPE_TOKEN } from './rules/scope.js';
+import { resourceScopes, SCOPE_TOKEN } from './rules/scope.js';
 import type { Storage } from './storage/types.js';
 import type { PortcullisEvent } from './types.js';
 import type { IdentityUpstream } from './upstream.js';
@@ -16,8 +16,17 @@ export interface ResourceOptions {
   readonly resource?: string;
   /** Human-readable name for RFC 9728 `resource_name`. */
   readonly name?: string;
-  /** Scopes this resource accepts; defaults to the server's supported scopes. */
+  /**
+   * Scopes this resource accepts: a client may request any of them, e.g. a step-up `write`
+   * (RFC 9728 §2). Defaults to the server's supported scopes. `offline_access` is never a resource scope.
+   */
   readonly scopes?: readonly string[];
+  /**
+   * The baseline scopes advertised in the protected-resource metadata (`scopes_supported`) and in the
+   * scope of a 401 challenge: what a client asks for first (MCP 2026-07-28 scope selection), each one
+   * of `scopes`. Defaults to `scopes`; `offline_access` is never advertised (SEP-2207).
+   */
+  readonly advertisedScopes?: readonly string[];
 }
 
 /**
@@ -39,8 +48,17 @@ export interface CoreOptions {
   readonly scopes?: {
     /** Scopes clients may request (RFC 6749 §3.3); default `['mcp']`. */
     readonly supported?: readonly string[];
-    /** Scopes granted when the request names none; default the first supported scope. */
+    /** Scopes granted when the request names none (or an empty `scope=`); default the first supported scope. */
     readonly default?: readonly string[];
+    /**
+     * Refuse requests naming scopes that cannot be granted (unknown, or not allowed for the client or
+     * the resource) with `invalid_scope`, and registrations naming unknown scopes with
+     * `invalid_client_metadata`. By default (`false`) the grantable subset is granted and returned in
+     * `scope` (RFC 6749 §3.3), the default scopes when none is left. `offline_access` is always accepted
+     * and advertised in AS metadata: it asks for a refresh token, which every client that registered the
+     * `refresh_token` grant receives whether it asked or not.
+     */
+    readonly strict?: boolean;
   };
   /** Lifetimes in seconds. */
   readonly lifetimes?: {
@@ -59,8 +77,27 @@ export interface CoreOptions {
   readonly registration?: {
     /** Serve `/register`; default `true`. */
     readonly enabled?: boolean;
-    /** Registrations allowed per client IP per hour (needs `clientIp`); default 30. */
+    /**
+     * New client records allowed per source (an IPv4 address, an IPv6 /64; needs `clientIp`), in a
+     * one-minute burst window and a one-hour window; defaults 60 and 300 (a client backend such as
+     * Claude.ai's registers for many users at once from one address). Identical re-registrations of
+     * a public client after the first share one client and do not count.
+     */
+    readonly rateLimit?: {
+      /** Registrations per source per minute; default a fifth of `perHour`, at least 60 (at most `perHour`). */
+      readonly perMinute?: number;
+      /** Registrations per source per hour; default 300. */
+      readonly perHour?: number;
+    };
+    /** @deprecated Use `rateLimit.perHour`; kept as its alias. */
     readonly maxPerHour?: number;
+    /**
+     * Seconds a registered client may go unused (no authorization or token request) before it expires
+     * and cleanup deletes it; at least `lifetimes.refreshToken`. Default 90 days (or the refresh-token
+     * lifetime plus a day, if longer); `0` keeps clients forever. Client ID Metadata Documents never
+     * expire this way.
+     */
+    readonly unusedClientLifetime?: number;
   };
   /**
    * Client ID Metadata Documents: clients whose client_id is an https URL serving their metadata
@@ -156,12 +193,17 @@ const optionsSchema = z.object({
           resource: z.optional(z.url()),
           name: z.optional(z.string()),
           scopes: z.optional(z.array(scopeToken)),
+          advertisedScopes: z.optional(z.array(scopeToken)),
         }),
       )
       .check(z.minLength(1)),
   ),
   scopes: z.optional(
-    z.object({ supported: z.optional(z.array(scopeToken)), default: z.optional(z.array(scopeToken)) }),
+    z.object({
+      supported: z.optional(z.array(scopeToken)),
+      default: z.optional(z.array(scopeToken)),
+      strict: z.optional(z.boolean()),
+    }),
   ),
   lifetimes: z.optional(
     z.object({
@@ -173,7 +215,17 @@ const optionsSchema = z.object({
     }),
   ),
   registration: z.optional(
-    z.object({ enabled: z.optional(z.boolean()), maxPerHour: z.optional(z.int().check(z.positive())) }),
+    z.object({
+      enabled: z.optional(z.boolean()),
+      rateLimit: z.optional(
+        z.object({
+          perMinute: z.optional(z.int().check(z.positive())),
+          perHour: z.optional(z.int().check(z.positive())),
+        }),
+      ),
+      maxPerHour: z.optional(z.int().check(z.positive())),
+      unusedClientLifetime: z.optional(z.int().check(z.nonnegative(), z.maximum(86_400 * 3650))),
+    }),
   ),
   clientIdMetadataDocuments: z.optional(
     z.object({
@@ -220,10 +272,19 @@ export interface ResolvedConfig {
   readonly upstream: IdentityUpstream;
   readonly secrets: readonly string[];
   readonly resources: readonly ConfiguredResource[];
+  /** Resource scopes clients may request (never `offline_access`, which is always accepted). */
   readonly scopesSupported: readonly string[];
   readonly defaultScopes: readonly string[];
+  /** Refuse ungrantable scopes instead of granting the grantable subset. */
+  readonly strictScopes: boolean;
   readonly lifetimes: { code: number; access: number; refresh: number; pending: number; grant: number };
-  readonly registration: { enabled: boolean; maxPerHour: number };
+  readonly registration: {
+    enabled: boolean;
+    /** Registration rate windows per source. */
+    limits: readonly RateWindow[];
+    /** How long a registered client may go unused, in ms; `null`: forever. */
+    unusedClientMs: number | null;
+  };
   readonly clientIdMetadataDocuments: {
     enabled: boolean;
     cacheSeconds: number;
@@ -237,6 +298,24 @@ export interface ResolvedConfig {
   readonly clientIp: (request: Request) => string | undefined;
   readonly now: () => number;
   readonly random: RandomSource;
+}
+
+/** A fixed rate-limit window: at most `max` events per `seconds`. */
+export interface RateWindow {
+  readonly seconds: number;
+  readonly max: number;
+}
+
+const DAY = 86_400;
+
+/** The registration windows from the options (a burst window and an hourly one). */
+function registrationLimits(options: CoreOptions['registration']): RateWindow[] {
+  const perHour = options?.rateLimit?.perHour ?? options?.maxPerHour ?? 300;
+  const perMinute = Math.min(options?.rateLimit?.perMinute ?? Math.max(60, Math.ceil(perHour / 5)), perHour);
+  return [
+    { seconds: 60, max: perMinute },
+    { seconds: 3600, max: perHour },
+  ];
 }
 
 /** Validates options (zod) and fills defaults; throws {@link ConfigurationError} listing every problem. */
@@ -254,21 +333,41 @@ export function resolveConfig(options: CoreOptions): ResolvedConfig {
         'use an atomic storage (SQL, Redis, Durable Object) or set allowNonAtomicStorage: "single-instance"',
     );
   }
-  const scopesSupported = [...(options.scopes?.supported ?? ['mcp'])];
-  const defaultScopes = [...(options.scopes?.default ?? scopesSupported.slice(0, 1))];
+  // SEP-2207: offline_access is the refresh-token wish, never a resource scope, even when configured.
+  const scopesSupported = resourceScopes(options.scopes?.supported ?? ['mcp']);
+  const defaultScopes = resourceScopes(options.scopes?.default ?? scopesSupported.slice(0, 1));
   const unknownDefault = defaultScopes.filter((s) => !scopesSupported.includes(s));
   if (unknownDefault.length > 0) {
     throw new ConfigurationError(
       `Invalid Portcullis options:\n  - scopes.default: not supported: ${unknownDefault.join(' ')}`,
     );
   }
-  const resources = (options.resources ?? [{ path: '/mcp' }]).map((r) => ({
-    path: r.path,
-    // MCP canonical server URI: a resource at the origin root is the origin, without a trailing slash.
-    resource: r.resource ?? (r.path === '/' ? issuerUrl.origin : `${issuerUrl.origin}${r.path}`),
-    ...(r.name ? { name: r.name } : {}),
-    scopes: [...(r.scopes ?? scopesSupported)],
-  }));
+  const resources = (options.resources ?? [{ path: '/mcp' }]).map((r, i) => {
+    const scopes = resourceScopes(r.scopes ?? scopesSupported);
+    const advertisedScopes = resourceScopes(r.advertisedScopes ?? scopes);
+    const stray = advertisedScopes.filter((s) => !scopes.includes(s));
+    if (stray.length > 0) {
+      throw new ConfigurationError(
+        `Invalid Portcullis options:\n  - resources.${i}.advertisedScopes: not in its scopes: ${stray.join(' ')}`,
+      );
+    }
+    return {
+      path: r.path,
+      // MCP canonical server URI: a resource at the origin root is the origin, without a trailing slash.
+      resource: r.resource ?? (r.path === '/' ? issuerUrl.origin : `${issuerUrl.origin}${r.path}`),
+      ...(r.name ? { name: r.name } : {}),
+      scopes,
+      advertisedScopes,
+    };
+  });
+  const refreshSeconds = options.lifetimes?.refreshToken ?? 30 * DAY;
+  const unused = options.registration?.unusedClientLifetime ?? Math.max(90 * DAY, refreshSeconds + DAY);
+  if (unused > 0 && unused < refreshSeconds) {
+    // A client that still holds a live refresh token must not expire for want of use.
+    throw new ConfigurationError(
+      'Invalid Portcullis options:\n  - registration.unusedClientLifetime: must be 0 or at least lifetimes.refreshToken',
+    );
+  }
   const rawEvent = options.onEvent;
   return {
     issuer,
@@ -279,16 +378,18 @@ export function resolveConfig(options: CoreOptions): ResolvedConfig {
     resources,
     scopesSupported,
     defaultScopes,
+    strictScopes: options.scopes?.strict ?? false,
     lifetimes: {
       code: options.lifetimes?.authorizationCode ?? 300,
       access: options.lifetimes?.accessToken ?? 3600,
-      refresh: options.lifetimes?.refreshToken ?? 30 * 86_400,
+      refresh: refreshSeconds,
       pending: options.lifetimes?.pendingAuthorization ?? 600,
       grant: options.lifetimes?.grant ?? 90 * 86_400,
     },
     registration: {
       enabled: options.registration?.enabled ?? true,
-      maxPerHour: options.registration?.maxPerHour ?? 30,
+      limits: registrationLimits(options.registration),
+      unusedClientMs: unused > 0 ? unused * 1000 : null,
     },
     clientIdMetadataDocuments: {
       enabled: options.clientIdMetadataDocuments?.enabled ?? true,

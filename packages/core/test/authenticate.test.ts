@@ -128,6 +128,31 @@ describe('authenticate (resource side, RFC 6750)', () => {
     expect(challengeOf(await call(`Bearer ${tokens.access_token}`)).header).toContain('invalid_token');
   });
 
+  it('401 names the baseline scopes of the resource, never offline_access (SEP-2207)', async () => {
+    const { call, tokens } = await withToken(
+      {
+        scopes: { supported: ['read', 'write', 'offline_access'], default: ['read'] },
+        resources: [
+          {
+            path: '/mcp',
+            scopes: ['read', 'write', 'offline_access'],
+            advertisedScopes: ['read', 'offline_access'],
+          },
+        ],
+      },
+      { scope: 'read offline_access' },
+    );
+    const { header } = challengeOf(await call(undefined));
+    expect(header).toBe(
+      `Bearer resource_metadata="${ISSUER}/.well-known/oauth-protected-resource/mcp", scope="read"`,
+    );
+    const stepUp = challengeOf(
+      await call(`Bearer ${tokens.access_token}`, '/mcp', { requiredScopes: ['write'] }),
+    );
+    expect(stepUp.status).toBe(403);
+    expect(stepUp.header).toContain('scope="write"');
+  });
+
   it('builds a 401 challenge for handlers that refuse early', async () => {
     const { server } = await withToken();
     const response = server.unauthorized(new Request(`${ISSUER}/mcp`));

@@ -78,7 +78,6 @@ describe('authorization endpoint: errors redirected with state and iss (RFC 9207
     ['malformed challenge', { code_challenge: 'short' }, 'invalid_request'],
     ['implicit grant', { response_type: 'token' }, 'unsupported_response_type'],
     ['missing response_type', { response_type: undefined }, 'invalid_request'],
-    ['unknown scope', { scope: 'mcp admin' }, 'invalid_scope'],
     ['foreign resource', { resource: 'https://other.example.com/mcp' }, 'invalid_target'],
     ['long state', { state: 'x'.repeat(3000) }, 'invalid_request'],
   ])('%s', async (_name, params, error) => {
@@ -95,8 +94,19 @@ describe('authorization endpoint: errors redirected with state and iss (RFC 9207
     expect(redirectError(await open(server, url)).error).toBe('invalid_target');
   });
 
-  it('refuses scopes outside the client registration', async () => {
-    const ctx = makeServer({ scopes: { supported: ['mcp', 'admin'], default: ['mcp'] } });
+  it('refuses an unknown scope (strict scopes)', async () => {
+    const ctx = makeServer({ scopes: { strict: true } });
+    const { body } = await registerClient(ctx.server.fetch);
+    const query = redirectError(
+      await open(ctx.server, await authorizeUrl(body.client_id!, { scope: 'mcp admin' })),
+    );
+    expect(query.error).toBe('invalid_scope');
+    expect(query.error_description).toBeTruthy();
+    expect(query.state).toBe('xyz-state');
+  });
+
+  it('refuses scopes outside the client registration (strict scopes)', async () => {
+    const ctx = makeServer({ scopes: { supported: ['mcp', 'admin'], default: ['mcp'], strict: true } });
     const { body } = await registerClient(ctx.server.fetch, { scope: 'mcp' });
     const query = redirectError(
       await open(ctx.server, await authorizeUrl(body.client_id!, { scope: 'admin' })),

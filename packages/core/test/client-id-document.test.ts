@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { clientIdUrlProblem } from '../src/clients/id-document.js';
+import { sha256 } from '../src/crypto/hash.js';
+import { REAL_DOCUMENTS } from './fixtures/real-clients.js';
 import {
   approveWithPin,
   authorizeUrl,
   Browser,
   ISSUER,
   makeServer,
+  obtainCode,
   tokenRequest,
   VERIFIER,
 } from './helpers.js';
@@ -74,7 +77,7 @@ describe('Client ID Metadata Documents', () => {
     [
       'a shared-secret auth method',
       () => json(document({ token_endpoint_auth_method: 'client_secret_basic' })),
-      'only token_endpoint_auth_method',
+      'shared-secret method',
     ],
     [
       'a javascript: redirect URI',
@@ -147,5 +150,118 @@ describe('Client ID Metadata Documents', () => {
   it('accepts ordinary public https URLs', () => {
     expect(clientIdUrlProblem(CLIENT_ID)).toBeUndefined();
     expect(clientIdUrlProblem('https://vscode.dev/oauth/client-metadata.json')).toBeUndefined();
+  });
+});
+
+describe('Client ID Metadata Documents of real clients (the same tolerant rules as registration)', () => {
+  it.each(REAL_DOCUMENTS.map((d) => [d.client, d] as const))(
+    '%s: authorize, token and refresh as a public client',
+    async (_name, real) => {
+      const clientId = String(real.document.client_id);
+      const docHost = host((url) => (url === clientId ? json(real.document) : json({}, 404)));
+      const { server } = makeServer({ clientIdMetadataDocuments: { fetch: docHost.fetch } });
+      const { code } = await obtainCode(server.fetch, clientId, { redirect_uri: real.redirectUri });
+      const tokens = await tokenRequest(server.fetch, {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: real.redirectUri,
+        code_verifier: VERIFIER,
+        client_id: clientId,
+      });
+      expect(tokens.status).toBe(200);
+      const body = await tokens.json();
+      expect(body.scope).toBe('mcp');
+      const refreshed = await tokenRequest(server.fetch, {
+        grant_type: 'refresh_token',
+        refresh_token: body.refresh_token,
+        client_id: clientId,
+      });
+      expect(refreshed.status).toBe(200);
+      // The extension grants a document lists (device_code, jwt-bearer) are narrowed away, not usable.
+      const jwtBearer = await tokenRequest(server.fetch, {
+        grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        assertion: 'x',
+        client_id: clientId,
+      });
+      expect((await jwtBearer.json()).error).toBe('unsupported_grant_type');
+    },
+  );
+
+  const chatgpt = REAL_DOCUMENTS.find((d) => d.client === 'ChatGPT')!.document;
+
+  it.each([
+    [
+      'only the device_code grant',
+      document({ grant_types: ['urn:ietf:params:oauth:grant-type:device_code'] }),
+      'No usable grant type',
+    ],
+    ['only an id_token response type', document({ response_types: ['id_token'] }), 'No usable response type'],
+    ['client_secret_post', document({ token_endpoint_auth_method: 'client_secret_post' }), 'shared-secret'],
+    [
+      'private_key_jwt without keys',
+      document({ token_endpoint_auth_method: 'private_key_jwt' }),
+      'jwks or jwks_uri',
+    ],
+    [
+      'a private_key_jwt key set at a private address',
+      document({ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://169.254.169.254/jwks' }),
+      'public host',
+    ],
+    ['a client_secret_expires_at', document({ client_secret_expires_at: 0 }), 'client secret'],
+  ])('refuses a document with %s', async (_name, doc, reason) => {
+    const { server } = makeServer({ clientIdMetadataDocuments: { fetch: host(() => json(doc)).fetch } });
+    const response = await new Browser(server.fetch).fetch(
+      await authorizeUrl(CLIENT_ID, { redirect_uri: 'https://app.example.org/callback' }),
+    );
+    expect(response.status).toBe(400);
+    expect(response.headers.get('location')).toBeNull();
+    expect(await response.text()).toContain(reason);
+  });
+
+  it('accepts a document that lists shared-secret methods beside none, as a public client', async () => {
+    const doc = document({ token_endpoint_auth_methods_supported: ['client_secret_basic', 'none'] });
+    const { server } = makeServer({ clientIdMetadataDocuments: { fetch: host(() => json(doc)).fetch } });
+    const { code } = await obtainCode(server.fetch, CLIENT_ID, {
+      redirect_uri: 'https://app.example.org/callback',
+    });
+    const token = await tokenRequest(server.fetch, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: 'https://app.example.org/callback',
+      code_verifier: VERIFIER,
+      client_id: CLIENT_ID,
+    });
+    expect(token.status).toBe(200);
+    const withSecret = await tokenRequest(server.fetch, {
+      grant_type: 'refresh_token',
+      refresh_token: (await token.json()).refresh_token,
+      client_id: CLIENT_ID,
+      client_secret: 'guess',
+    });
+    expect(withSecret.status).toBe(401);
+    expect((await withSecret.json()).error).toBe('invalid_client');
+  });
+
+  it("records ChatGPT's private_key_jwt with its jwks_uri and none as the alternative", async () => {
+    const clientId = String(chatgpt.client_id);
+    const { server, storage } = makeServer({
+      clientIdMetadataDocuments: { fetch: host(() => json(chatgpt)).fetch },
+    });
+    const page = await new Browser(server.fetch).fetch(
+      await authorizeUrl(clientId, { redirect_uri: 'https://chatgpt.com/connector_platform_oauth_redirect' }),
+    );
+    expect(page.status).toBe(200);
+    const cached = await storage.get('cache', `cimd:${await sha256(clientId)}`);
+    expect(JSON.parse(cached!.value)).toMatchObject({
+      authMethod: 'private_key_jwt',
+      authMethods: ['private_key_jwt', 'none'],
+      jwksUri: 'https://chatgpt.com/oauth/jwks.json',
+      tokenEndpointAuthSigningAlg: 'RS256',
+      grantTypes: ['authorization_code', 'refresh_token'],
+      responseTypes: ['code'],
+      applicationType: 'web',
+    });
+    // Never a registered client: documents do not expire for want of use, they are re-fetched.
+    expect(await storage.get('client', clientId)).toBeNull();
   });
 });

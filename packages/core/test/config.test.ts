@@ -23,6 +23,14 @@ describe('options validation', () => {
     [{ resources: [{ path: 'mcp' }] }, 'resources.0.path'],
     [{ scopes: { supported: ['a b'] } }, 'scopes.supported.0'],
     [{ scopes: { supported: ['mcp'], default: ['admin'] } }, 'scopes.default: not supported: admin'],
+    [
+      { resources: [{ path: '/mcp', scopes: ['read'], advertisedScopes: ['read', 'write'] }] },
+      'resources.0.advertisedScopes: not in its scopes: write',
+    ],
+    [
+      { lifetimes: { refreshToken: 86_400 * 60 }, registration: { unusedClientLifetime: 86_400 * 30 } },
+      'registration.unusedClientLifetime: must be 0 or at least lifetimes.refreshToken',
+    ],
   ])('refuses %j with a clear message', (override, message) => {
     expect(() => createAuthorizationServer({ ...base(), ...(override as object) })).toThrow(
       ConfigurationError,

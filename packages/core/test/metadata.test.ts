@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ISSUER, makeServer } from './helpers.js';
+import { ISSUER, issueTokens, makeServer, registerClient } from './helpers.js';
 
 const get = (server: ReturnType<typeof makeServer>['server'], path: string) =>
   server.fetch(new Request(`${ISSUER}${path}`));
@@ -22,7 +22,7 @@ describe('RFC 8414 authorization server metadata', () => {
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       code_challenge_methods_supported: ['S256'],
       authorization_response_iss_parameter_supported: true,
-      scopes_supported: ['mcp'],
+      scopes_supported: ['mcp', 'offline_access'],
     });
   });
 
@@ -105,5 +105,39 @@ describe('RFC 9728 protected resource metadata', () => {
     expect(server.handles(new Request(`${ISSUER}/token`))).toBe(true);
     expect(server.handles(new Request(`${ISSUER}/authorize/pin`))).toBe(true);
     expect(server.handles(new Request(`${ISSUER}/mcp`))).toBe(false);
+  });
+});
+
+describe('scopes in metadata (RFC 9728 §2, MCP 2026-07-28 scope selection, SEP-2207)', () => {
+  const scopes = { supported: ['read', 'write', 'offline_access'], default: ['read'] };
+
+  it('advertises offline_access in AS metadata once, and never in protected-resource metadata', async () => {
+    const { server } = makeServer({ scopes });
+    const as = await (await get(server, '/.well-known/oauth-authorization-server')).json();
+    expect(as.scopes_supported).toEqual(['read', 'write', 'offline_access']);
+    const prm = await (await get(server, '/.well-known/oauth-protected-resource/mcp')).json();
+    expect(prm.scopes_supported).toEqual(['read', 'write']);
+    const configured = makeServer({
+      scopes,
+      resources: [
+        { path: '/mcp', scopes: ['read', 'offline_access'], advertisedScopes: ['offline_access', 'read'] },
+      ],
+    });
+    const resource = await (await get(configured.server, '/.well-known/oauth-protected-resource/mcp')).json();
+    expect(resource.scopes_supported).toEqual(['read']);
+  });
+
+  it('advertises a baseline apart from the step-up scopes a resource accepts', async () => {
+    const { server } = makeServer({
+      scopes,
+      resources: [{ path: '/mcp', scopes: ['read', 'write'], advertisedScopes: ['read'] }],
+    });
+    const prm = await (await get(server, '/.well-known/oauth-protected-resource/mcp')).json();
+    expect(prm.scopes_supported).toEqual(['read']);
+    const { body } = await registerClient(server.fetch);
+    // The baseline is what a client asks for first; a step-up for write is granted too.
+    expect((await issueTokens(server.fetch, body.client_id!, { scope: 'read write' })).scope).toBe(
+      'read write',
+    );
   });
 });

@@ -245,8 +245,8 @@ describe('token endpoint: client authentication', () => {
 });
 
 describe('token endpoint: refresh_token', () => {
-  async function tokens() {
-    const ctx = await setup({}, { scopes: { supported: ['mcp', 'read'], default: ['mcp'] } });
+  async function tokens(strict = false) {
+    const ctx = await setup({}, { scopes: { supported: ['mcp', 'read'], default: ['mcp'], strict } });
     const { code } = await obtainCode(ctx.server.fetch, ctx.client.client_id!, { scope: 'mcp read' });
     const body = await (await tokenRequest(ctx.server.fetch, codeForm(ctx.client.client_id!, code))).json();
     const refresh = (token: string, extra: Record<string, string> = {}) =>
@@ -259,8 +259,8 @@ describe('token endpoint: refresh_token', () => {
     return { ...ctx, body, refresh };
   }
 
-  it('rotates the refresh token and may narrow but never widen the scope', async () => {
-    const { body, refresh } = await tokens();
+  it('rotates the refresh token and may narrow but never widen the scope (strict scopes)', async () => {
+    const { body, refresh } = await tokens(true);
     const narrowed = await refresh(body.refresh_token, { scope: 'read' });
     expect(narrowed.status).toBe(200);
     const next = await narrowed.json();

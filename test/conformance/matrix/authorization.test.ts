@@ -177,7 +177,6 @@ requirement('AUTHZ-ISS-ERRORS', async ({ revision }) => {
     const resource = clientOf(revision).resource(s.mcpUrl);
     const url = (params: Record<string, string | undefined>) =>
       authorizationUrl(s, client_id, { ...resource, ...params });
-    await expectErrorRedirect(s, await url({ scope: 'no-such-scope' }), 'invalid_scope');
     await expectErrorRedirect(s, await url({ resource: 'https://elsewhere.example/mcp' }), 'invalid_target');
     await expectErrorRedirect(s, await url({ response_type: 'token' }), 'unsupported_response_type');
     await expectErrorRedirect(s, await url({ code_challenge: undefined }), 'invalid_request');
@@ -204,8 +203,8 @@ requirement('AUTHZ-STATE', async ({ revision }) => {
   expect(success.searchParams.get('state')).toBe(state);
   const failed = await expectErrorRedirect(
     server,
-    await authorizationUrl(server, client_id, { ...resource, state, scope: 'no-such-scope' }),
-    'invalid_scope',
+    await authorizationUrl(server, client_id, { ...resource, state, response_type: 'token' }),
+    'unsupported_response_type',
   );
   expect(failed.searchParams.get('state')).toBe(state);
 });
@@ -300,7 +299,7 @@ requirement('AUTHZ-SCOPE-SELECTION', async ({ revision }) => {
 });
 
 requirement('AUTHZ-STEP-UP-UNION', async ({ revision }) => {
-  const { client_id } = await register(consenting);
+  const { client_id } = await register(consenting, { client_name: `step-up client (${revision})` });
   const first = await consentAndRedeem(client_id, 'mcp', revision);
   const refused = await callMcp(consenting.mcpUrl, first.access_token, toolCall('write_file'));
   expect(refused.status).toBe(403);
@@ -318,8 +317,8 @@ requirement('AUTHZ-STEP-UP-UNION', async ({ revision }) => {
 });
 
 requirement('AUTHZ-CONSENT-PER-CLIENT', async ({ revision }) => {
-  const a = await register(consenting, { client_name: 'client A' });
-  const b = await register(consenting, { client_name: 'client B' });
+  const a = await register(consenting, { client_name: `client A (${revision})` });
+  const b = await register(consenting, { client_name: `client B (${revision})` });
   const firstA = await consentFor(a.client_id, 'mcp', revision);
   expect(firstA.form).not.toBeNull();
   await locationOf(

@@ -41,7 +41,7 @@ export async function finishAuthorization(
     redirectUriSent: pending.redirectUriSent !== false,
     codeChallenge: pending.codeChallenge,
   });
-  await core.consents.remember(identity.userId, pending.clientId, pending.scopes, pending.resource);
+  await core.consents.remember(identity.userId, pending);
   core.config.onEvent({
     type: 'authorization_granted',
     clientId: pending.clientId,

@@ -51,7 +51,7 @@ async function completeWithIdentity(
     throw new OAuthError('server_error', 'The identity upstream returned no user id', 500);
   }
   if (identity.consented) return finishAuthorization(core, pendingId, record, identity);
-  if (await core.consents.covers(identity.userId, record.clientId, record.scopes, record.resource)) {
+  if (await core.consents.covers(identity.userId, record)) {
     return finishAuthorization(core, pendingId, record, identity);
   }
   const withIdentity = { ...record, identity: await core.pending.seal(pendingId, 'identity', identity) };

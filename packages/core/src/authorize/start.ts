@@ -20,6 +20,7 @@ export async function startFlow(core: Core, request: Request, req: AuthorizeRequ
     scopes: req.scopes!,
     resource: req.resource!.resource,
     browserHash,
+    ...(req.client!.shared ? { sharedClient: true } : {}),
   });
   const pending = await describePending(core, id, record);
   if (!pending) throw new OAuthError('invalid_client', 'This client is not registered');

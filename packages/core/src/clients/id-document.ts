@@ -1,8 +1,9 @@
 import { OAuthError } from '../errors.js';
 import type { StoreContext } from '../stores/context.js';
 import type { ClientRecord } from '../stores/schemas.js';
+import { SECRET_METHODS } from './auth-methods.js';
 import { cacheLifetimeSeconds, fetchPublicJson, publicDocumentUrlProblem } from './guarded-fetch.js';
-import { validateMetadata } from './metadata.js';
+import { type ClientMetadata, validateMetadata } from './metadata.js';
 
 /** Largest client ID metadata document accepted (draft-ietf-oauth-client-id-metadata-document §8.7). */
 const MAX_DOCUMENT_BYTES = 5 * 1024;
@@ -39,11 +40,13 @@ export async function fetchClientDocument(
   if (body.client_id !== clientId) throw refuse('its client_id does not match the URL it was fetched from');
   if ('client_secret' in body || 'client_secret_expires_at' in body)
     throw refuse('it must not contain a client secret');
-  const method = body.token_endpoint_auth_method ?? 'none';
-  if (method !== 'none') throw refuse('only token_endpoint_auth_method "none" is supported');
-  let fields: ReturnType<typeof validateMetadata>;
+  const method = body.token_endpoint_auth_method;
+  if (typeof method === 'string' && (SECRET_METHODS as readonly string[]).includes(method))
+    throw refuse(`a published document cannot use the shared-secret method ${method}`);
+  let fields: ClientMetadata;
   try {
-    fields = validateMetadata(ctx.config, { ...body, token_endpoint_auth_method: 'none' });
+    // The same tolerant rules as registration; a document without a method is a public client.
+    fields = validateMetadata(ctx.clientMetadata, body, 'none');
   } catch (error) {
     throw refuse(error instanceof OAuthError ? error.description : 'invalid metadata');
   }

@@ -1,8 +1,11 @@
 import * as z from 'zod/mini';
 import { OAuthError } from '../errors.js';
+import { isLoopbackHttp } from '../rules/loopback.js';
 import { redirectUriProblem } from '../rules/redirect-uri.js';
-import type { ClientRecord } from '../stores/schemas.js';
+import { formatScope, registeredScopes } from '../rules/scope.js';
+import type { AuthMethodName, ClientRecord } from '../stores/schemas.js';
 import { englishErrors } from '../validation.js';
+import { resolveAuthMethods } from './auth-methods.js';
 
 const MAX_REDIRECT_URIS = 10;
 const text = (max: number) => z.string().check(z.maxLength(max));
@@ -17,13 +20,16 @@ const httpUri = z.string().check(
     }
   }, 'must be an http(s) URL'),
 );
+const names = z.array(text(200)).check(z.maxLength(20));
 
-/** RFC 7591 §2 client metadata this server accepts; unknown fields are ignored (§3.1). */
+/**
+ * The shapes of the RFC 7591 §2 members this server uses; every other member is ignored (§3.1).
+ * Values are narrowed to what is supported afterwards, not refused for naming more.
+ */
 const metadataSchema = z.object({
   redirect_uris: z.array(z.string()).check(z.minLength(1), z.maxLength(MAX_REDIRECT_URIS)),
-  token_endpoint_auth_method: z.optional(z.enum(['none', 'client_secret_basic', 'client_secret_post'])),
-  grant_types: z.optional(z.array(z.enum(['authorization_code', 'refresh_token'])).check(z.minLength(1))),
-  response_types: z.optional(z.array(z.literal('code')).check(z.minLength(1))),
+  grant_types: z.optional(names),
+  response_types: z.optional(names),
   client_name: z.optional(text(200)),
   client_uri: z.optional(httpUri),
   logo_uri: z.optional(httpUri),
@@ -35,75 +41,127 @@ const metadataSchema = z.object({
   software_version: z.optional(text(100)),
 });
 
-/** Validates RFC 7591 metadata and returns the client record fields it determines. */
-/** What the server supports, for checking client metadata against it. */
+/** What the server supports, for narrowing client metadata to it. */
 export interface MetadataSupport {
   /** Scopes clients may request. */
   readonly scopesSupported: readonly string[];
+  /** Refuse unknown scopes instead of registering the known subset. */
+  readonly strictScopes: boolean;
+  /** The `grant_type` names the token endpoint offers (from its grant registry). */
+  readonly grantTypes: readonly string[];
+  /** The response types the authorization endpoint issues. */
+  readonly responseTypes: readonly string[];
 }
 
-export function validateMetadata(support: MetadataSupport, body: Record<string, unknown>) {
-  const redirects = body.redirect_uris;
-  if (Array.isArray(redirects)) {
-    if (redirects.length > MAX_REDIRECT_URIS) {
-      throw new OAuthError(
-        'invalid_redirect_uri',
-        `At most ${MAX_REDIRECT_URIS} redirect URIs may be registered`,
-      );
-    }
-    for (const uri of redirects) {
-      if (typeof uri !== 'string')
-        throw new OAuthError('invalid_redirect_uri', 'Every redirect URI must be a string');
-      const problem = redirectUriProblem(uri);
-      // RFC 7591 §3.2.2: invalid_redirect_uri names the offending value's problem.
-      if (problem)
-        throw new OAuthError(
-          'invalid_redirect_uri',
-          `The redirect URI ${JSON.stringify(uri.slice(0, 200))} ${problem}`,
-        );
-    }
-  } else if (redirects === undefined) {
+/** The client record fields that registration metadata determines. */
+export type ClientMetadata = Omit<
+  ClientRecord,
+  'clientId' | 'secretHash' | 'registrationTokenHash' | 'issuedAt' | 'lastUsedAt'
+>;
+
+const invalid = (description: string) => new OAuthError('invalid_client_metadata', description);
+
+/** RFC 6749 §3.1.2 / RFC 8252 redirect URIs: each one acceptable, or the registration is refused. */
+function checkRedirectUris(redirects: unknown): void {
+  if (redirects === undefined)
     throw new OAuthError(
       'invalid_redirect_uri',
       'redirect_uris is required for the authorization code grant',
     );
+  if (!Array.isArray(redirects)) return; // the schema names the problem
+  if (redirects.length > MAX_REDIRECT_URIS) {
+    throw new OAuthError(
+      'invalid_redirect_uri',
+      `At most ${MAX_REDIRECT_URIS} redirect URIs may be registered`,
+    );
   }
+  for (const uri of redirects) {
+    if (typeof uri !== 'string')
+      throw new OAuthError('invalid_redirect_uri', 'Every redirect URI must be a string');
+    const problem = redirectUriProblem(uri);
+    // RFC 7591 §3.2.2: invalid_redirect_uri names the offending value's problem.
+    if (problem)
+      throw new OAuthError(
+        'invalid_redirect_uri',
+        `The redirect URI ${JSON.stringify(uri.slice(0, 200))} ${problem}`,
+      );
+  }
+}
+
+/** The supported subset of a requested list, in the client's order; the default when it was absent. */
+function supportedSubset(
+  requested: readonly string[] | undefined,
+  supported: readonly string[],
+  fallback: readonly string[],
+): string[] {
+  return [...new Set(requested ?? fallback)].filter((value) => supported.includes(value));
+}
+
+/**
+ * OIDC Registration §2 `application_type`, stored as declared (MCP 2026-07-28: a server that is not an
+ * OpenID Provider does not refuse by it; the redirect-URI rules above already cover both kinds, and
+ * OIDC's web-client limits concern the implicit grant only). When absent or unknown: `native` for a
+ * client whose redirect URIs are all loopback or private-use schemes (RFC 8252 §7.1, §7.3), else `web`.
+ */
+function applicationType(value: unknown, redirectUris: readonly string[]): 'native' | 'web' {
+  if (value === 'native' || value === 'web') return value;
+  const native = redirectUris.every((uri) => {
+    const url = new URL(uri);
+    return isLoopbackHttp(url) || (url.protocol !== 'https:' && url.protocol !== 'http:');
+  });
+  return native ? 'native' : 'web';
+}
+
+/**
+ * Validates RFC 7591 §2 metadata tolerantly (§3.2.1: the server may replace requested values): grant
+ * and response types are narrowed to the supported ones, scopes to the known ones, unused members
+ * ignored. Refused are only what is unsafe or meaningless: a bad redirect URI, no usable grant type or
+ * response type, an unusable authentication method, malformed values.
+ * @param fallbackAuthMethod the method when none is named (RFC 7591 §2: `client_secret_basic`).
+ */
+export function validateMetadata(
+  support: MetadataSupport,
+  body: Record<string, unknown>,
+  fallbackAuthMethod: AuthMethodName = 'client_secret_basic',
+): ClientMetadata {
+  checkRedirectUris(body.redirect_uris);
   const parsed = metadataSchema.safeParse(body, { error: englishErrors });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') || 'metadata';
-    throw new OAuthError('invalid_client_metadata', `Invalid ${field}: ${issue?.message ?? 'invalid value'}`);
+    throw invalid(`Invalid ${field}: ${issue?.message ?? 'invalid value'}`);
   }
   const m = parsed.data;
-  if (body.jwks !== undefined || body.jwks_uri !== undefined) {
-    throw new OAuthError(
-      'invalid_client_metadata',
-      'jwks and jwks_uri are not supported (no private_key_jwt)',
+  // RFC 7591 §2: grant_types defaults to authorization_code, response_types to code.
+  const grantTypes = supportedSubset(m.grant_types, support.grantTypes, ['authorization_code']);
+  if (!grantTypes.includes('authorization_code')) {
+    throw invalid(
+      `No usable grant type: this server needs authorization_code (it supports ${support.grantTypes.join(', ')})`,
     );
   }
-  const grantTypes = m.grant_types ?? ['authorization_code'];
-  if (!grantTypes.includes('authorization_code')) {
-    throw new OAuthError('invalid_client_metadata', 'grant_types must include authorization_code');
+  const responseTypes = supportedSubset(m.response_types, support.responseTypes, ['code']);
+  if (responseTypes.length === 0) {
+    throw invalid(`No usable response type: this server supports ${support.responseTypes.join(', ')}`);
   }
-  if (m.scope !== undefined) {
-    const unknown = m.scope.split(' ').filter((s) => s && !support.scopesSupported.includes(s));
-    if (unknown.length)
-      throw new OAuthError('invalid_client_metadata', `Unsupported scope: ${unknown.join(' ')}`);
-  }
+  const scopes = registeredScopes(m.scope, {
+    supported: support.scopesSupported,
+    strict: support.strictScopes,
+  });
+  if (!scopes.ok) throw invalid(`Unsupported scope: ${scopes.refused.join(' ').slice(0, 200)}`);
   return {
-    // RFC 7591 §2: the default token_endpoint_auth_method is client_secret_basic.
-    authMethod: m.token_endpoint_auth_method ?? 'client_secret_basic',
+    ...resolveAuthMethods(body, fallbackAuthMethod),
+    applicationType: applicationType(body.application_type, m.redirect_uris),
     redirectUris: m.redirect_uris,
     grantTypes,
-    responseTypes: m.response_types ?? ['code'],
+    responseTypes,
     clientName: m.client_name,
     clientUri: m.client_uri,
     logoUri: m.logo_uri,
-    scope: m.scope,
+    scope: scopes.scopes.length > 0 ? formatScope(scopes.scopes) : undefined,
     contacts: m.contacts,
     tosUri: m.tos_uri,
     policyUri: m.policy_uri,
     softwareId: m.software_id,
     softwareVersion: m.software_version,
-  } satisfies Partial<ClientRecord>;
+  };
 }

@@ -10,9 +10,8 @@ import { formatScope } from '../rules/scope.js';
  */
 export async function introspect(core: Core, request: Request): Promise<Response> {
   const form = await readForm(request);
-  const client = await authenticateClient(core, request, form);
-  if (client.authMethod === 'none')
-    throw new OAuthError('invalid_client', 'Introspection requires a confidential client', 401);
+  // RFC 7662 §2.1: the caller authenticates; a public client cannot.
+  const client = await authenticateClient(core, request, form, { allowPublic: false });
   const token = form.get('token');
   if (!token) throw new OAuthError('invalid_request', 'The token parameter is missing');
   const found = await core.tokens.find(token, form.get('token_type_hint'));

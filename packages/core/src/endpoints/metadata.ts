@@ -4,6 +4,7 @@ import { jsonResponse, OAuthError } from '../errors.js';
 import { PKCE_METHODS } from '../rules/pkce.js';
 import type { ConfiguredResource } from '../rules/resource.js';
 import { protectedResourceMetadataUrl, withoutTrailingSlash } from '../rules/resource.js';
+import { OFFLINE_ACCESS } from '../rules/scope.js';
 
 const METADATA_CACHE = { 'Cache-Control': 'public, max-age=3600' };
 
@@ -34,7 +35,10 @@ export function authorizationServerMetadata(core: Core, sources: MetadataSources
     revocation_endpoint_auth_methods_supported: sources.authMethods,
     introspection_endpoint_auth_methods_supported: sources.authMethods.filter((m) => m !== 'none'),
     code_challenge_methods_supported: PKCE_METHODS,
-    scopes_supported: config.scopesSupported,
+    // SEP-2207: offline_access (the refresh-token wish) is advertised here, and only here.
+    scopes_supported: sources.grantTypes.includes('refresh_token')
+      ? [...config.scopesSupported, OFFLINE_ACCESS]
+      : config.scopesSupported,
     // RFC 9207 §3: `iss` is returned in every authorization response.
     authorization_response_iss_parameter_supported: true,
   };
@@ -77,7 +81,8 @@ export function protectedResourceMetadata(core: Core, pathname: string): Respons
   const body: Record<string, unknown> = {
     resource: match.resource,
     authorization_servers: [core.config.issuer],
-    scopes_supported: match.scopes,
+    // RFC 9728 §2: the baseline a client requests first; further accepted scopes come by step-up.
+    scopes_supported: match.advertisedScopes,
     bearer_methods_supported: ['header'],
   };
   if (match.name) body.resource_name = match.name;

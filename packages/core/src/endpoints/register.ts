@@ -1,3 +1,4 @@
+import { hasSharedSecret } from '../clients/auth-methods.js';
 import { validateMetadata } from '../clients/metadata.js';
 import type { Core } from '../context.js';
 import { sha256, timingSafeEqual } from '../crypto/hash.js';
@@ -5,16 +6,23 @@ import { jsonResponse, OAuthError } from '../errors.js';
 import { readJsonObject } from '../http/body.js';
 import { PREFIX } from '../stores/context.js';
 import type { ClientRecord } from '../stores/schemas.js';
+import { limitRegistrations } from './register-limits.js';
+import { reuseFor } from './register-reuse.js';
 
-/** The RFC 7591 §3.2.1 response body for a client (without secrets). */
+/** The RFC 7591 §3.2.1 response body for a client: the metadata as registered (without secrets). */
 function clientInformation(core: Core, client: ClientRecord): Record<string, unknown> {
   const info: Record<string, unknown> = {
     client_id: client.clientId,
     client_id_issued_at: client.issuedAt,
     redirect_uris: client.redirectUris,
     token_endpoint_auth_method: client.authMethod,
+    token_endpoint_auth_methods_supported: client.authMethods,
+    token_endpoint_auth_signing_alg: client.tokenEndpointAuthSigningAlg,
+    jwks: client.jwks,
+    jwks_uri: client.jwksUri,
     grant_types: client.grantTypes,
     response_types: client.responseTypes,
+    application_type: client.applicationType,
     client_name: client.clientName,
     client_uri: client.clientUri,
     logo_uri: client.logoUri,
@@ -24,51 +32,43 @@ function clientInformation(core: Core, client: ClientRecord): Record<string, unk
     policy_uri: client.policyUri,
     software_id: client.softwareId,
     software_version: client.softwareVersion,
-    registration_client_uri: core.endpoint(`/register/${encodeURIComponent(client.clientId)}`),
   };
-  if (client.authMethod !== 'none') info.client_secret_expires_at = 0;
+  // RFC 7592 §3: only a client with a registration access token can be managed.
+  if (client.registrationTokenHash !== undefined)
+    info.registration_client_uri = core.endpoint(`/register/${encodeURIComponent(client.clientId)}`);
+  if (hasSharedSecret(client)) info.client_secret_expires_at = 0;
   return Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined));
 }
 
-/** Limits registrations per client IP per hour, when the adapter tells the IP. */
-async function limitRegistrations(core: Core, request: Request): Promise<void> {
-  const ip = core.config.clientIp(request);
-  if (!ip) return;
-  const hour = 3_600_000;
-  const window = Math.floor(core.now() / hour);
-  const count = await core.records.increment('counter', `register:${ip}:${window}`, (window + 1) * hour);
-  if (count > core.config.registration.maxPerHour) {
-    throw new OAuthError(
-      'invalid_request',
-      'Too many client registrations from this address; try again later',
-      429,
-      {
-        'Retry-After': String(Math.ceil(((window + 1) * hour - core.now()) / 1000)),
-      },
-    );
-  }
-}
-
-/** RFC 7591 §3: dynamic client registration. */
+/**
+ * RFC 7591 §3: dynamic client registration. The metadata is narrowed to what this server supports
+ * and the response says what was registered (§3.2.1); identical public re-registrations share a client.
+ */
 export async function register(core: Core, request: Request): Promise<Response> {
   const body = await readJsonObject(request);
-  const fields = validateMetadata(core.config, body);
+  const fields = validateMetadata(core.clientMetadata, body);
+  const reuse = await reuseFor(core, fields);
+  if (reuse?.client) return jsonResponse(clientInformation(core, reuse.client), 201);
   await limitRegistrations(core, request);
   const clientId = core.token('', 16);
-  const secret = fields.authMethod === 'none' ? undefined : core.token(PREFIX.secret);
-  const registrationToken = core.token(PREFIX.registration);
+  const secret = hasSharedSecret(fields) ? core.token(PREFIX.secret) : undefined;
+  // A shared client has no manager: nobody may rewrite what several registrants use.
+  const registrationToken = reuse?.share ? undefined : core.token(PREFIX.registration);
+  const issuedAt = core.seconds();
   const client: ClientRecord = {
     clientId,
     ...fields,
     secretHash: secret ? await sha256(secret) : undefined,
-    registrationTokenHash: await sha256(registrationToken),
-    issuedAt: core.seconds(),
+    registrationTokenHash: registrationToken ? await sha256(registrationToken) : undefined,
+    ...(reuse?.share ? { shared: true } : {}),
+    issuedAt,
   };
   await core.clients.save(client);
+  await reuse?.remember(client);
   core.config.onEvent({ type: 'client_registered', clientId, clientName: client.clientName });
   const info = clientInformation(core, client);
   if (secret) info.client_secret = secret;
-  info.registration_access_token = registrationToken;
+  if (registrationToken) info.registration_access_token = registrationToken;
   return jsonResponse(info, 201);
 }
 
@@ -96,11 +96,19 @@ export async function manageClient(core: Core, request: Request, clientId: strin
   const body = await readJsonObject(request);
   if (body.client_id !== clientId)
     throw new OAuthError('invalid_request', 'client_id in the body must match the URL');
-  const fields = validateMetadata(core.config, body);
-  if ((fields.authMethod === 'none') !== (client.authMethod === 'none')) {
+  const fields = validateMetadata(core.clientMetadata, body);
+  if (hasSharedSecret(fields) !== hasSharedSecret(client)) {
     throw new OAuthError('invalid_client_metadata', 'A client cannot change between public and confidential');
   }
-  const updated: ClientRecord = { ...client, ...fields };
-  await core.clients.save(updated);
+  // The request replaces the metadata (§2.2): members it leaves out are not kept.
+  const updated: ClientRecord = {
+    clientId,
+    ...fields,
+    secretHash: client.secretHash,
+    registrationTokenHash: client.registrationTokenHash,
+    issuedAt: client.issuedAt,
+    lastUsedAt: client.lastUsedAt,
+  };
+  await core.clients.update(updated);
   return jsonResponse(clientInformation(core, updated), 200);
 }

@@ -2,6 +2,7 @@ import { oauthErrorResponse } from '../errors.js';
 import { type ChallengeOptions, challengeResponse } from '../resource/challenge.js';
 import { guardRequest, type ResourceGuard } from '../resource/guard.js';
 import { protectedResourceMetadataUrl } from '../rules/resource.js';
+import { resourceScopes } from '../rules/scope.js';
 import type { AuthenticateOptions, AuthenticateResult, Authenticator, TokenInfo } from '../types.js';
 import type { TokenVerifier } from './verifier.js';
 
@@ -70,7 +71,8 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     resource,
     authorization_servers: [...options.authorizationServers],
     bearer_methods_supported: ['header'],
-    ...(options.scopesSupported ? { scopes_supported: [...options.scopesSupported] } : {}),
+    // SEP-2207: offline_access is not a resource scope, so it is never advertised here.
+    ...(options.scopesSupported ? { scopes_supported: resourceScopes(options.scopesSupported) } : {}),
     ...(options.resourceName ? { resource_name: options.resourceName } : {}),
     ...(options.resourceDocumentation ? { resource_documentation: options.resourceDocumentation } : {}),
   };

@@ -6,8 +6,10 @@ export interface ConfiguredResource {
   readonly resource: string;
   /** `resource_name` of RFC 9728 §2. */
   readonly name?: string;
-  /** Scopes the resource accepts. */
+  /** Scopes the resource accepts (a client may request them, e.g. for step-up). */
   readonly scopes: readonly string[];
+  /** The baseline scopes of its RFC 9728 metadata and 401 challenges (a subset of `scopes`). */
+  readonly advertisedScopes: readonly string[];
 }
 
 /** Strips one trailing slash, so `https://x/mcp/` and `https://x/mcp` name the same resource. */

@@ -1,8 +1,14 @@
 import { sha256 } from '../crypto/hash.js';
 import type { StoreContext } from './context.js';
-import { consentRecord } from './schemas.js';
+import { consentRecord, type PendingRecord } from './schemas.js';
 
-/** Remembered consent, one record per user and client (asked again when the scopes or resource grow). */
+/** What a consent is about: the client, the scopes and the resource of a pending request. */
+type Approval = Pick<PendingRecord, 'clientId' | 'scopes' | 'resource' | 'sharedClient'>;
+
+/**
+ * Remembered consent, one record per user and client (asked again when the scopes or resource grow).
+ * Never remembered for a shared client, whose every registrant's user must approve.
+ */
 export class ConsentStore {
   readonly #ctx: StoreContext;
 
@@ -15,13 +21,8 @@ export class ConsentStore {
   }
 
   /** Whether the user already approved these scopes and this resource for the client. */
-  async covers(
-    userId: string,
-    clientId: string,
-    scopes: readonly string[],
-    resource: string,
-  ): Promise<boolean> {
-    if (!this.#ctx.config.rememberConsent) return false;
+  async covers(userId: string, { clientId, scopes, resource, sharedClient }: Approval): Promise<boolean> {
+    if (!this.#ctx.config.rememberConsent || sharedClient) return false;
     const consent = await this.#ctx.records.get('consent', await this.#key(userId, clientId), consentRecord);
     // Consent is asked again when the scopes or the resource grow (confused-deputy protection).
     return (
@@ -32,14 +33,9 @@ export class ConsentStore {
   }
 
   /** Remembers an approval for as long as a refresh token lives. */
-  async remember(
-    userId: string,
-    clientId: string,
-    scopes: readonly string[],
-    resource: string,
-  ): Promise<void> {
+  async remember(userId: string, { clientId, scopes, resource, sharedClient }: Approval): Promise<void> {
     const ctx = this.#ctx;
-    if (!ctx.config.rememberConsent) return;
+    if (!ctx.config.rememberConsent || sharedClient) return;
     const now = ctx.now();
     await ctx.records.put(
       'consent',

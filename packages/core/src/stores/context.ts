@@ -1,3 +1,4 @@
+import type { MetadataSupport } from '../clients/metadata.js';
 import type { KeyRing } from '../crypto/keys.js';
 import type { ResolvedConfig } from '../options.js';
 import type { Records } from './records.js';
@@ -7,6 +8,8 @@ export interface StoreContext {
   readonly config: ResolvedConfig;
   readonly records: Records;
   readonly keys: KeyRing;
+  /** What client metadata is narrowed to (registration and Client ID Metadata Documents). */
+  readonly clientMetadata: MetadataSupport;
   /** Epoch milliseconds. */
   now(): number;
   /** A fresh unguessable token: `prefix` + base64url of `bytes` random bytes. */

@@ -1,12 +1,46 @@
 /** The records Portcullis keeps, as zod schemas: what is read back from storage is checked, never trusted. */
 import * as z from 'zod/mini';
 
-/** A registered client (RFC 7591 §2). Secrets and registration tokens are stored as SHA-256 hashes. */
+/** Token endpoint client authentication methods a client record can name (RFC 7591 §2, RFC 7523 §2.2). */
+export const AUTH_METHOD_NAMES = [
+  'none',
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+] as const;
+/** A token endpoint client authentication method a client record can name. */
+export type AuthMethodName = (typeof AUTH_METHOD_NAMES)[number];
+const authMethodName = z.enum(AUTH_METHOD_NAMES);
+
+/** A JSON Web Key Set (RFC 7517 §5) of public keys. */
+export const jsonWebKeySet = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
+/** A JSON Web Key Set of public keys, as a client registered it. */
+export type JsonWebKeySet = z.infer<typeof jsonWebKeySet>;
+
+/**
+ * A registered client (RFC 7591 §2) or a Client ID Metadata Document, with the metadata the server
+ * registered (RFC 7591 §3.2.1). Secrets and registration tokens are stored as SHA-256 hashes.
+ */
 export const clientRecord = z.object({
   clientId: z.string(),
   secretHash: z.optional(z.string()),
   registrationTokenHash: z.optional(z.string()),
-  authMethod: z.enum(['none', 'client_secret_basic', 'client_secret_post']),
+  /**
+   * `true` for the client identical public re-registrations share: consent is never remembered for it,
+   * so every registrant's user approves (MCP security best practices, confused deputy).
+   */
+  shared: z.optional(z.boolean()),
+  /** The registered `token_endpoint_auth_method`. */
+  authMethod: authMethodName,
+  /** Every method the client may use at the token endpoint, `authMethod` first; absent: `authMethod` only. */
+  authMethods: z.optional(z.array(authMethodName)),
+  /** The client's public keys for `private_key_jwt` (RFC 7591 §2: `jwks` or `jwks_uri`, never both). */
+  jwks: z.optional(jsonWebKeySet),
+  jwksUri: z.optional(z.string()),
+  /** The JWS algorithm the client signs its assertions with (OIDC Registration §2). */
+  tokenEndpointAuthSigningAlg: z.optional(z.string()),
+  /** `native` or `web` (OIDC Registration §2). */
+  applicationType: z.optional(z.enum(['native', 'web'])),
   redirectUris: z.array(z.string()),
   grantTypes: z.array(z.string()),
   responseTypes: z.array(z.string()),
@@ -20,6 +54,8 @@ export const clientRecord = z.object({
   softwareId: z.optional(z.string()),
   softwareVersion: z.optional(z.string()),
   issuedAt: z.number(),
+  /** When the client last authorized or authenticated (epoch seconds), written at most once a day. */
+  lastUsedAt: z.optional(z.number()),
 });
 export type ClientRecord = z.infer<typeof clientRecord>;
 
@@ -87,6 +123,8 @@ export const pendingRecord = z.object({
   resource: z.string(),
   /** Hash of the browser-binding cookie value. */
   browserHash: z.string(),
+  /** The client is a shared one (identical re-registrations): consent is asked every time. */
+  sharedClient: z.optional(z.boolean()),
   expiresAt: z.number(),
   /** Sealed upstream state (PKCE verifier, nonce…). */
   upstreamState: z.optional(z.string()),

@@ -49,6 +49,20 @@ describe('createResourceServer with jwtVerifier', () => {
     expect(await rs.protectedResourceMetadata(new Request('https://mcp.example.test/mcp'))).toBeNull();
   });
 
+  it('never advertises offline_access, even when configured (SEP-2207)', async () => {
+    const rs = createResourceServer({
+      resource: RESOURCE,
+      authorizationServers: [issuer.url],
+      verify: jwtVerifier({ jwksUrl: issuer.jwksUrl, issuer: issuer.url }),
+      scopesSupported: ['mcp', 'offline_access'],
+    });
+    const res = await rs.protectedResourceMetadata(
+      new Request('https://mcp.example.test/.well-known/oauth-protected-resource/mcp'),
+    );
+    expect(res?.status).toBe(200);
+    expect((await res!.json()).scopes_supported).toEqual(['mcp']);
+  });
+
   it('answers a request without a token with 401, the resource_metadata challenge and the scopes to ask for', async () => {
     const result = await server().authenticate(call());
     expect(result.ok).toBe(false);

@@ -1,12 +1,21 @@
-import { parseScope } from '../../rules/scope.js';
+import { grantScopes, parseScope } from '../../rules/scope.js';
 import type { AuthorizeCheck } from '../request.js';
 
-/** RFC 6749 §3.3: requested scopes must be supported, allowed for the client and for the resource. */
+/**
+ * RFC 6749 §3.3: the granted scopes are supported, allowed for the client and accepted by the resource;
+ * the others are dropped (or refuse the request in strict mode). `offline_access` is accepted and set
+ * aside; an absent or empty `scope` means the default scopes.
+ */
 export const checkScope: AuthorizeCheck = (req) => {
   const { config } = req.core;
-  const scopes = parseScope(req.params.get('scope')) ?? [...config.defaultScopes];
   const allowed = req.client!.scope ? req.client!.scope.split(' ') : config.scopesSupported;
-  const refused = scopes.filter((s) => !allowed.includes(s) || !req.resource!.scopes.includes(s));
-  if (refused.length > 0) throw req.refuse('invalid_scope', `Unsupported scope: ${refused.join(' ')}`);
-  req.scopes = scopes;
+  const accepted = req.resource!.scopes;
+  const decision = grantScopes(parseScope(req.params.get('scope')), {
+    grantable: (s) => config.scopesSupported.includes(s) && allowed.includes(s) && accepted.includes(s),
+    defaults: config.defaultScopes,
+    strict: config.strictScopes,
+  });
+  if (!decision.ok)
+    throw req.refuse('invalid_scope', `Unsupported scope: ${decision.refused.join(' ').slice(0, 200)}`);
+  req.scopes = decision.scopes;
 };

@@ -1,7 +1,5 @@
-import { OAuthError } from '../../errors.js';
-import { parseScope } from '../../rules/scope.js';
 import { issueTokenResponse } from '../issue.js';
-import { checkTokenResource, invalidGrant, requiredParam } from '../params.js';
+import { checkTokenResource, invalidGrant, refreshedScopes, requiredParam } from '../params.js';
 import type { GrantType } from './types.js';
 
 /**
@@ -35,15 +33,7 @@ export const refreshTokenGrant: GrantType = {
     const grant = await core.grants.get(consumed.record.grantId);
     if (!grant) throw invalidGrant('The authorization was revoked');
     checkTokenResource(form, grant.resource);
-    let scopes = consumed.record.scopes;
-    const wanted = parseScope(form.get('scope'));
-    if (wanted !== undefined) {
-      // RFC 6749 §6: a refresh may narrow the scope, never widen it.
-      const extra = wanted.filter((s) => !grant.scopes.includes(s));
-      if (extra.length > 0)
-        throw new OAuthError('invalid_scope', `Scope not granted originally: ${extra.join(' ')}`);
-      scopes = wanted;
-    }
+    const scopes = refreshedScopes(core, form, grant.scopes, consumed.record.scopes);
     return issueTokenResponse(core, grant, scopes, true, 'refresh_token');
   },
 };
