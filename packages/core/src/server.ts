@@ -169,7 +169,10 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     if (new URL(request.url).pathname === `${base}/token`) {
       core.config.onEvent({ type: 'token_refused', reason: oauth.code });
     }
-    return route.page ? errorPage(oauth.code, oauth.description, oauth.status) : errorResponse(oauth);
+    // RFC 9110 §10.2.3: a 503 page says when to retry, like the JSON routes.
+    return route.page
+      ? withHeaders(errorPage(oauth.code, oauth.description, oauth.status), oauth.headers)
+      : errorResponse(oauth);
   }
 
   return {
