@@ -19,7 +19,7 @@ export const REDIS_DEFAULTS: RedisLimits = {
 };
 
 /** The socket of a standalone client. */
-type Stream = { readonly destroyed: boolean; destroy(error?: Error): void };
+type Stream = { readonly destroyed: boolean; readonly writable: boolean; destroy(error?: Error): void };
 
 const asError = (reason: unknown): Error =>
   reason instanceof Error ? reason : new Error(typeof reason === 'string' ? reason : 'aborted');
@@ -44,6 +44,34 @@ export function redisClientOptions(limits: RedisLimits, keepAliveInitialDelayMs:
   };
 }
 
+/** What every link on one client shares: who waits for it to be ready, and since when it is connected. */
+interface Readiness {
+  /** Calls waiting for the client to be ready; each entry wakes one. */
+  readonly waiters: Set<() => void>;
+  /** When the current connection was established (its handshake then runs until `ready`). */
+  connectedAt: number;
+}
+
+/** One tracker (and one pair of listeners) per client, however many storages share it. */
+const readiness = new WeakMap<Redis | Cluster, Readiness>();
+
+function readinessOf(client: Redis | Cluster): Readiness {
+  let state = readiness.get(client);
+  if (!state) {
+    // When the status is already `connect`, its handshake started at most now.
+    const created: Readiness = { waiters: new Set(), connectedAt: Date.now() };
+    client.on('connect', () => {
+      created.connectedAt = Date.now();
+    });
+    client.on('ready', () => {
+      for (const waiter of [...created.waiters]) waiter();
+    });
+    readiness.set(client, created);
+    state = created;
+  }
+  return state;
+}
+
 /**
  * Runs the storage's commands on one `ioredis` client so that an abandoned call is abandoned for real.
  *
@@ -54,20 +82,20 @@ export function redisClientOptions(limits: RedisLimits, keepAliveInitialDelayMs:
  * (A Redis Cluster client is only waited for: it has no single connection to recycle.)
  */
 export class RedisLink {
-  /** Calls waiting for the client to be ready; each entry wakes one. */
-  readonly #waiters = new Set<() => void>();
-  #listening = false;
+  readonly #ready: Readiness;
 
   constructor(
     readonly client: Redis | Cluster,
     readonly limits: RedisLimits,
-  ) {}
+  ) {
+    this.#ready = readinessOf(client);
+  }
 
   /** Sends the command(s) of one storage call once the client is ready, under the call's signal. */
   async call<T>(options: StorageCallOptions | undefined, send: (client: Redis | Cluster) => Promise<T>) {
     const signal = options?.signal;
     signal?.throwIfAborted();
-    if (this.client.status !== 'ready') await this.#whenReady(signal);
+    if (!this.#usable()) await this.#whenReady(signal);
     const stream = this.#stream();
     const work = send(this.client);
     return new Promise<T>((resolve, reject) => {
@@ -103,6 +131,15 @@ export class RedisLink {
     });
   }
 
+  /**
+   * Ready, on a socket that can still be written: right after a recycle, the status stays `ready` until
+   * ioredis has handled the socket's close, and a command sent then fails at once.
+   */
+  #usable(): boolean {
+    const stream = this.#stream();
+    return this.client.status === 'ready' && (stream === undefined || (stream.writable && !stream.destroyed));
+  }
+
   #stream(): Stream | undefined {
     return 'stream' in this.client ? this.client.stream : undefined;
   }
@@ -119,28 +156,24 @@ export class RedisLink {
   #whenReady(signal: AbortSignal | undefined): Promise<void> {
     const { client } = this;
     if (client.status === 'end') return Promise.reject(new Error('the Redis connection is closed'));
-    if (this.#waiters.size >= this.limits.maxWaiting) {
-      return Promise.reject(new Error(`${this.#waiters.size} calls already wait for the Redis connection`));
+    const { waiters } = this.#ready;
+    if (waiters.size >= this.limits.maxWaiting) {
+      return Promise.reject(new Error(`${waiters.size} calls already wait for the Redis connection`));
     }
     if (client.status === 'wait') client.connect().catch(() => {});
-    if (!this.#listening) {
-      this.#listening = true;
-      client.on('ready', () => {
-        for (const waiter of [...this.#waiters]) waiter();
-      });
-    }
     return new Promise<void>((resolve, reject) => {
       const { connectTimeoutMs } = this.limits;
       const done = () => {
-        this.#waiters.delete(wake);
+        waiters.delete(wake);
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
       };
       const timer = setTimeout(() => {
         done();
-        // Connected but never ready: the handshake itself is stuck on a half-open connection.
+        // Connected long ago but never ready: the handshake is stuck on a half-open connection.
         const reason = new Error(`Redis was not ready within ${connectTimeoutMs} ms`);
-        if (client.status === 'connect') this.#recycle(this.#stream(), reason);
+        const stuck = client.status === 'connect' && Date.now() - this.#ready.connectedAt >= connectTimeoutMs;
+        if (stuck) this.#recycle(this.#stream(), reason);
         reject(reason);
       }, connectTimeoutMs);
       const onAbort = () => {
@@ -152,7 +185,7 @@ export class RedisLink {
         resolve();
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.add(wake);
+      waiters.add(wake);
     });
   }
 }

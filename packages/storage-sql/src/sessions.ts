@@ -57,6 +57,24 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefine
   });
 }
 
+/** How long `close()` waits for the connections it opened to say goodbye. */
+export const CLOSE_TIMEOUT_MS = 2000;
+
+/**
+ * Waits for `closing` (a pool's `end()`) at most `ms`: a black-holed connection never answers its
+ * goodbye, and shutting down must not hang on it. The rest of the closing goes on in the background.
+ */
+export async function closeWithin(closing: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    closing.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 /**
  * Checks connections out of a pool for one storage call at a time, so that a call the caller abandons
  * (its `signal` aborts) or a statement that stops answering (`queryTimeoutMs`) destroys the connection

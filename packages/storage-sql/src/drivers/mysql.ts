@@ -1,6 +1,6 @@
 import type { SqlCallOptions, SqlDriver, SqlExecutor, SqlRow, SqlValue } from '../driver.js';
 import { importPeer } from '../driver.js';
-import { type Session, Sessions } from '../sessions.js';
+import { CLOSE_TIMEOUT_MS, closeWithin, type Session, Sessions } from '../sessions.js';
 import { SqlStorage, type SqlStorageOptions } from '../storage.js';
 
 /** The part of a `mysql2/promise` connection the driver uses (a `PoolConnection` fits). */
@@ -132,7 +132,7 @@ export function mysqlDriver(pool: MysqlPool, options: MysqlDriverOptions = {}): 
       }
     },
     async close() {
-      if (options.owned) await pool.end();
+      if (options.owned) await closeWithin(pool.end(), CLOSE_TIMEOUT_MS);
     },
   };
 }

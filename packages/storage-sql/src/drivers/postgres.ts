@@ -1,6 +1,6 @@
 import type { SqlCallOptions, SqlDriver, SqlExecutor, SqlRow, SqlValue } from '../driver.js';
 import { importPeer, lockKey } from '../driver.js';
-import { type Session, Sessions } from '../sessions.js';
+import { CLOSE_TIMEOUT_MS, closeWithin, type Session, Sessions } from '../sessions.js';
 import { SqlStorage, type SqlStorageOptions } from '../storage.js';
 
 /** What a `pg` query resolves to (the part the driver reads). */
@@ -124,7 +124,7 @@ export function postgresDriver(pool: PgPool, options: PostgresDriverOptions = {}
       });
     },
     async close() {
-      if (options.owned) await pool.end();
+      if (options.owned) await closeWithin(pool.end(), CLOSE_TIMEOUT_MS);
     },
   };
 }
