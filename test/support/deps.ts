@@ -47,3 +47,16 @@ export type {
 
 /** Path of the mcp-remote CLI (a devDependency of packages/adapter-node). */
 export const MCP_REMOTE = fromAdapterNode.resolve('mcp-remote/dist/proxy.js');
+
+// Store clients, from the storage packages that depend on them (for test set-up and clean-up only).
+const fromStorageKv = createRequire(new URL('../../packages/storage-kv/package.json', import.meta.url));
+const fromStorageSql = createRequire(new URL('../../packages/storage-sql/package.json', import.meta.url));
+
+/** ioredis (CommonJS), resolved from packages/storage-kv. */
+export const ioredis = fromStorageKv(
+  'ioredis',
+) as typeof import('../../packages/storage-kv/node_modules/ioredis/built/index.js');
+/** pg (CommonJS), resolved from packages/storage-sql. */
+export const pg = fromStorageSql(
+  'pg',
+) as typeof import('../../packages/storage-sql/node_modules/@types/pg/index.js');
