@@ -34,6 +34,6 @@ export { memoryKV, memoryKVStorage } from './memory.js';
 export type { RedisCallOptions, RedisClientChoice, RedisKVOptions, RedisStorageOptions } from './redis.js';
 export { redisKV, redisStorage } from './redis.js';
 export type { RedisLimits } from './redis-link.js';
-export { RedisLink, redisClientOptions } from './redis-link.js';
+export { REDIS_DEFAULTS, RedisLink, redisClientOptions } from './redis-link.js';
 export type { RoutedStorageOptions } from './routed.js';
 export { COORDINATOR_KINDS, RoutedStorage, SINGLE_USE_KINDS } from './routed.js';
