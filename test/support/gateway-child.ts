@@ -5,9 +5,10 @@
  * parent names. It never catches uncaught errors: a storage fault that would kill a production process
  * kills this one too, and the parent sees the exit.
  *
- * IPC: sends `{ type: 'listening', url }` once it serves; answers `{ type: 'heap', id, snapshot? }` with
- * `{ type: 'heap', id, heapUsed, data, rss, external }` measured after a heap snapshot's full collection (written to
- * `snapshot` when given); `{ type: 'stop' }` shuts it down gracefully.
+ * IPC: sends `{ type: 'listening', url }` once it serves; answers `{ type: 'heap', id, snapshot? }`
+ * with `{ type: 'heap', id, heapUsed, data, rss, external }` measured after a heap snapshot's full
+ * collection (written to `snapshot` when given); `{ type: 'stop' }` shuts it down gracefully. It exits
+ * when the parent goes.
  */
 import { getHeapSnapshot, getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { clientIp, serve } from '@portcullis/adapter-node';
@@ -99,4 +100,6 @@ process.on('message', (message: GatewayParentMessage) => {
     });
   }
 });
+// A parent that dies (a killed test worker) closes the IPC channel: never outlive it.
+process.on('disconnect', () => process.exit(0));
 send({ type: 'listening', url: running.url });
