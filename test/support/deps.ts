@@ -57,3 +57,16 @@ type MiniflareModule =
 /** Miniflare (real workerd), a devDependency of packages/adapter-workers, resolved from there. */
 export const Miniflare: MiniflareModule['Miniflare'] = (fromAdapterWorkers('miniflare') as MiniflareModule)
   .Miniflare;
+
+// Store clients, from the storage packages that depend on them (for test set-up and clean-up only).
+const fromStorageKv = createRequire(new URL('../../packages/storage-kv/package.json', import.meta.url));
+const fromStorageSql = createRequire(new URL('../../packages/storage-sql/package.json', import.meta.url));
+
+/** ioredis (CommonJS), resolved from packages/storage-kv. */
+export const ioredis = fromStorageKv(
+  'ioredis',
+) as typeof import('../../packages/storage-kv/node_modules/ioredis/built/index.js');
+/** pg (CommonJS), resolved from packages/storage-sql. */
+export const pg = fromStorageSql(
+  'pg',
+) as typeof import('../../packages/storage-sql/node_modules/@types/pg/index.js');

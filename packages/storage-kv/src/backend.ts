@@ -1,4 +1,4 @@
-import type { ConsumeResult } from '@portcullis/core';
+import type { ConsumeResult, StorageCallOptions } from '@portcullis/core';
 
 /** One record as a {@link KVBackend} keeps it: the value, its logical expiry and its consumed mark. */
 export interface KVEntry {
@@ -15,6 +15,8 @@ export interface KVEntry {
  *
  * Backends store entries as they are given; {@link KVStorage} decides what is expired. A backend
  * without `consume`/`increment` gets an in-process fallback, which is not atomic across instances.
+ * Every call may carry the core's `StorageCallOptions`: a backend with connections should abandon the
+ * call for real when its `signal` aborts (see `Storage` in `@portcullis/core`); others may ignore it.
  */
 export interface KVBackend {
   /**
@@ -23,19 +25,19 @@ export interface KVBackend {
    */
   readonly atomic: boolean;
   /** Reads an entry, expired or not; `null` when absent. */
-  get(key: string): Promise<KVEntry | null>;
+  get(key: string, options?: StorageCallOptions): Promise<KVEntry | null>;
   /**
    * Writes (replaces) an entry. `ttlMs` is how long it stays live on the caller's clock (`null`: no
    * expiry); the backend may keep it longer but must not drop it sooner.
    */
-  set(key: string, entry: KVEntry, ttlMs: number | null): Promise<void>;
-  delete(key: string): Promise<void>;
+  set(key: string, entry: KVEntry, ttlMs: number | null, options?: StorageCallOptions): Promise<void>;
+  delete(key: string, options?: StorageCallOptions): Promise<void>;
   /** Atomic consume: see `Storage.consume`. `now` decides expiry, `at` is recorded as `consumedAt`. */
-  consume?(key: string, now: number, at: number): Promise<ConsumeResult>;
+  consume?(key: string, now: number, at: number, options?: StorageCallOptions): Promise<ConsumeResult>;
   /** Atomic increment: see `Storage.increment`. `now` decides whether the current counter expired. */
-  increment?(key: string, now: number, expiresAt: number): Promise<number>;
+  increment?(key: string, now: number, expiresAt: number, options?: StorageCallOptions): Promise<number>;
   /** Deletes the expired entries whose key starts with `prefix`; returns how many. */
-  sweep?(prefix: string, now: number): Promise<number>;
+  sweep?(prefix: string, now: number, options?: StorageCallOptions): Promise<number>;
   close?(): Promise<void>;
 }
 

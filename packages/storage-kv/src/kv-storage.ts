@@ -3,6 +3,7 @@ import type {
   ConsumeResult,
   RecordKind,
   Storage,
+  StorageCallOptions,
   StorageCapabilities,
   StoredRecord,
 } from '@portcullis/core';
@@ -52,7 +53,7 @@ function serialize<T>(key: string, task: () => Promise<T>): Promise<T> {
 export class KVStorage implements Storage {
   readonly capabilities: StorageCapabilities;
   /** Present when the backend can sweep expired entries. */
-  readonly deleteExpired?: (now: number) => Promise<number>;
+  readonly deleteExpired?: (now: number, options?: StorageCallOptions) => Promise<number>;
   readonly #backend: KVBackend;
   readonly #prefix: string;
   readonly #now: () => number;
@@ -66,7 +67,7 @@ export class KVStorage implements Storage {
       atomic: backend.atomic && backend.consume !== undefined && backend.increment !== undefined,
     };
     const sweep = backend.sweep?.bind(backend);
-    if (sweep) this.deleteExpired = (now: number) => sweep(this.#prefix, now);
+    if (sweep) this.deleteExpired = (now: number, o?: StorageCallOptions) => sweep(this.#prefix, now, o);
   }
 
   #key(kind: RecordKind, key: string): string {
@@ -78,50 +79,68 @@ export class KVStorage implements Storage {
     return this.capabilities.atomic ? task() : serialize(key, task);
   }
 
-  async get(kind: RecordKind, key: string): Promise<StoredRecord | null> {
-    const entry = await this.#backend.get(this.#key(kind, key));
+  async get(kind: RecordKind, key: string, options?: StorageCallOptions): Promise<StoredRecord | null> {
+    const entry = await this.#backend.get(this.#key(kind, key), options);
     if (!entry || isExpired(entry, this.#now())) return null;
     return { value: entry.value, expiresAt: entry.expiresAt, consumedAt: entry.consumedAt };
   }
 
-  async put(kind: RecordKind, key: string, value: string, expiresAt: number | null): Promise<void> {
+  async put(
+    kind: RecordKind,
+    key: string,
+    value: string,
+    expiresAt: number | null,
+    options?: StorageCallOptions,
+  ): Promise<void> {
     const full = this.#key(kind, key);
     const entry: KVEntry = { value, expiresAt, consumedAt: null };
-    await this.#exclusive(full, () => this.#backend.set(full, entry, this.#ttl(expiresAt)));
+    await this.#exclusive(full, () => this.#backend.set(full, entry, this.#ttl(expiresAt), options));
   }
 
-  async delete(kind: RecordKind, key: string): Promise<void> {
+  async delete(kind: RecordKind, key: string, options?: StorageCallOptions): Promise<void> {
     const full = this.#key(kind, key);
-    await this.#exclusive(full, () => this.#backend.delete(full));
+    await this.#exclusive(full, () => this.#backend.delete(full, options));
   }
 
-  async consume(kind: RecordKind, key: string, now: number): Promise<ConsumeResult> {
+  async consume(
+    kind: RecordKind,
+    key: string,
+    now: number,
+    options?: StorageCallOptions,
+  ): Promise<ConsumeResult> {
     const full = this.#key(kind, key);
     const backend = this.#backend;
-    if (this.capabilities.atomic && backend.consume) return backend.consume(full, this.#now(), now);
+    if (this.capabilities.atomic && backend.consume) return backend.consume(full, this.#now(), now, options);
     return serialize(full, async () => {
-      const entry = await backend.get(full);
+      const entry = await backend.get(full, options);
       if (!entry || isExpired(entry, this.#now())) return { status: 'missing' };
       if (entry.consumedAt !== null) {
         return { status: 'already_consumed', value: entry.value, consumedAt: entry.consumedAt };
       }
-      await backend.set(full, { ...entry, consumedAt: now }, this.#ttl(entry.expiresAt));
+      await backend.set(full, { ...entry, consumedAt: now }, this.#ttl(entry.expiresAt), options);
       return { status: 'consumed', value: entry.value };
     });
   }
 
-  async increment(kind: RecordKind, key: string, expiresAt: number): Promise<number> {
+  async increment(
+    kind: RecordKind,
+    key: string,
+    expiresAt: number,
+    options?: StorageCallOptions,
+  ): Promise<number> {
     const full = this.#key(kind, key);
     const backend = this.#backend;
-    if (this.capabilities.atomic && backend.increment) return backend.increment(full, this.#now(), expiresAt);
+    if (this.capabilities.atomic && backend.increment) {
+      return backend.increment(full, this.#now(), expiresAt, options);
+    }
     return serialize(full, async () => {
-      const entry = await backend.get(full);
+      const entry = await backend.get(full, options);
       if (!entry || isExpired(entry, this.#now())) {
-        await backend.set(full, { value: '1', expiresAt, consumedAt: null }, this.#ttl(expiresAt));
+        await backend.set(full, { value: '1', expiresAt, consumedAt: null }, this.#ttl(expiresAt), options);
         return 1;
       }
       const next = Number.parseInt(entry.value, 10) + 1;
-      await backend.set(full, { ...entry, value: String(next) }, this.#ttl(entry.expiresAt));
+      await backend.set(full, { ...entry, value: String(next) }, this.#ttl(entry.expiresAt), options);
       return next;
     });
   }

@@ -1,4 +1,11 @@
-import type { ConsumeResult, RecordKind, Storage, StorageCapabilities, StoredRecord } from '@portcullis/core';
+import type {
+  ConsumeResult,
+  RecordKind,
+  Storage,
+  StorageCallOptions,
+  StorageCapabilities,
+  StoredRecord,
+} from '@portcullis/core';
 
 /**
  * The record kinds that must be consumed or counted atomically, or read right after they are written
@@ -37,7 +44,7 @@ export interface RoutedStorageOptions {
  */
 export class RoutedStorage implements Storage {
   readonly capabilities: StorageCapabilities;
-  readonly deleteExpired?: (now: number) => Promise<number>;
+  readonly deleteExpired?: (now: number, options?: StorageCallOptions) => Promise<number>;
   readonly #fallback: Storage;
   readonly #routes: Partial<Record<RecordKind, Storage>>;
   readonly #all: Storage[];
@@ -51,8 +58,8 @@ export class RoutedStorage implements Storage {
     };
     const sweepers = (options.sweep ?? this.#all).filter((s) => s.deleteExpired);
     if (sweepers.length > 0) {
-      this.deleteExpired = async (now) => {
-        const counts = await Promise.all(sweepers.map((s) => s.deleteExpired?.(now) ?? 0));
+      this.deleteExpired = async (now, o) => {
+        const counts = await Promise.all(sweepers.map((s) => s.deleteExpired?.(now, o) ?? 0));
         return counts.reduce((a, b) => a + b, 0);
       };
     }
@@ -62,20 +69,26 @@ export class RoutedStorage implements Storage {
     return this.#routes[kind] ?? this.#fallback;
   }
 
-  get(kind: RecordKind, key: string): Promise<StoredRecord | null> {
-    return this.#for(kind).get(kind, key);
+  get(kind: RecordKind, key: string, options?: StorageCallOptions): Promise<StoredRecord | null> {
+    return this.#for(kind).get(kind, key, options);
   }
-  put(kind: RecordKind, key: string, value: string, expiresAt: number | null): Promise<void> {
-    return this.#for(kind).put(kind, key, value, expiresAt);
+  put(
+    kind: RecordKind,
+    key: string,
+    value: string,
+    expiresAt: number | null,
+    options?: StorageCallOptions,
+  ): Promise<void> {
+    return this.#for(kind).put(kind, key, value, expiresAt, options);
   }
-  delete(kind: RecordKind, key: string): Promise<void> {
-    return this.#for(kind).delete(kind, key);
+  delete(kind: RecordKind, key: string, options?: StorageCallOptions): Promise<void> {
+    return this.#for(kind).delete(kind, key, options);
   }
-  consume(kind: RecordKind, key: string, now: number): Promise<ConsumeResult> {
-    return this.#for(kind).consume(kind, key, now);
+  consume(kind: RecordKind, key: string, now: number, options?: StorageCallOptions): Promise<ConsumeResult> {
+    return this.#for(kind).consume(kind, key, now, options);
   }
-  increment(kind: RecordKind, key: string, expiresAt: number): Promise<number> {
-    return this.#for(kind).increment(kind, key, expiresAt);
+  increment(kind: RecordKind, key: string, expiresAt: number, options?: StorageCallOptions): Promise<number> {
+    return this.#for(kind).increment(kind, key, expiresAt, options);
   }
   async close(): Promise<void> {
     await Promise.all(this.#all.map((s) => s.close?.()));

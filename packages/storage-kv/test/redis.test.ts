@@ -30,6 +30,11 @@ if (!url) {
     create: (clock) => redisStorage({ client, prefix: `${run}:${n++}:`, now: clock.now }),
   });
 
+  storageContract('kv: redis (own client from a URL)', {
+    create: (clock) => redisStorage({ url, prefix: `${run}:${n++}:`, now: clock.now }),
+    dispose: (storage) => storage.close?.(),
+  });
+
   describe('redis storage specifics', () => {
     it('lets Redis expire records itself (TTL set, after a slack)', async () => {
       const prefix = `${run}:ttl:`;

@@ -1,3 +1,5 @@
+import type { StorageCallOptions } from '@portcullis/core';
+
 /** The SQL dialects the storage speaks. D1 and better-sqlite3 speak `sqlite`; PGlite speaks `postgres`. */
 export type SqlDialect = 'sqlite' | 'postgres' | 'mysql';
 
@@ -7,12 +9,18 @@ export type SqlValue = string | number | null;
 /** One result row, keyed by column name. */
 export type SqlRow = Readonly<Record<string, unknown>>;
 
+/**
+ * Per-call options: the core's `StorageCallOptions`. When `signal` aborts, a driver abandons the call
+ * for real (drivers with connections destroy the one the call ran on) and rejects at once.
+ */
+export type SqlCallOptions = StorageCallOptions;
+
 /** Runs statements on one database session (a pool, a connection or an open transaction). */
 export interface SqlExecutor {
   /** Runs a statement that returns rows (SELECT, or a write with RETURNING) and returns them. */
-  query(sql: string, params?: readonly SqlValue[]): Promise<SqlRow[]>;
+  query(sql: string, params?: readonly SqlValue[], options?: SqlCallOptions): Promise<SqlRow[]>;
   /** Runs a statement that returns no rows and resolves with the number of rows it changed. */
-  execute(sql: string, params?: readonly SqlValue[]): Promise<number>;
+  execute(sql: string, params?: readonly SqlValue[], options?: SqlCallOptions): Promise<number>;
 }
 
 /**
@@ -33,8 +41,9 @@ export interface SqlDriver extends SqlExecutor {
    * throws. With `lock`, first takes the cross-process exclusive lock of that name and holds it until
    * the end (PostgreSQL advisory lock, MySQL `GET_LOCK`, SQLite write lock). Drivers that cannot keep a
    * transaction open across awaits (Cloudflare D1) leave it out; the `mysql` dialect requires it.
+   * `options.signal` covers the whole transaction.
    */
-  transaction?<T>(fn: (tx: SqlExecutor) => Promise<T>, lock?: string): Promise<T>;
+  transaction?<T>(fn: (tx: SqlExecutor) => Promise<T>, lock?: string, options?: SqlCallOptions): Promise<T>;
   /** Releases what the driver opened itself; clients handed in by the caller stay open. */
   close?(): Promise<void>;
 }

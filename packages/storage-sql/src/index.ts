@@ -10,15 +10,21 @@
  * @module
  */
 
-export type { SqlDialect, SqlDriver, SqlExecutor, SqlRow, SqlValue } from './driver.js';
+export type { SqlCallOptions, SqlDialect, SqlDriver, SqlExecutor, SqlRow, SqlValue } from './driver.js';
 export type { D1Binding, D1Statement } from './drivers/d1.js';
 export { d1Driver, d1Storage } from './drivers/d1.js';
 export type { MysqlConnection, MysqlDriverOptions, MysqlPool, MysqlStorageOptions } from './drivers/mysql.js';
 export { mysqlDriver, mysqlStorage } from './drivers/mysql.js';
 export type { PGliteDatabase, PGliteResult, PGliteTransaction } from './drivers/pglite.js';
 export { pgliteDriver, pgliteStorage } from './drivers/pglite.js';
-export type { PgClient, PgPool, PgResult } from './drivers/postgres.js';
-export { postgresDriver, postgresStorage } from './drivers/postgres.js';
+export type {
+  PgClient,
+  PgPool,
+  PgResult,
+  PostgresDriverOptions,
+  PostgresStorageOptions,
+} from './drivers/postgres.js';
+export { postgresDriver, postgresPoolConfig, postgresStorage } from './drivers/postgres.js';
 export type {
   BetterSqliteDatabase,
   BetterSqliteStatement,
@@ -30,4 +36,5 @@ export type { Migration, MigrationResult } from './migrations.js';
 export { MIGRATIONS } from './migrations.js';
 export type { SqlStorageOptions } from './storage.js';
 export { DEFAULT_TABLE_PREFIX, SqlStorage } from './storage.js';
+export type { SqlUrlStorageOptions } from './url.js';
 export { sqlStorageFromUrl } from './url.js';

@@ -1,8 +1,9 @@
-import type { ConsumeResult, RecordKind, Storage, StoredRecord } from '@portcullis/core';
+import type { ConsumeResult, RecordKind, Storage, StorageCallOptions, StoredRecord } from '@portcullis/core';
 import type { SqlDriver, SqlExecutor, SqlRow } from './driver.js';
 import { toNumber } from './driver.js';
 import { type MigrationResult, runMigrations } from './migrations.js';
 import { buildQueries, checkPrefix, type Queries } from './queries.js';
+import { abortable } from './sessions.js';
 
 /** Options for {@link SqlStorage} and the `*Storage` factories. */
 export interface SqlStorageOptions {
@@ -88,54 +89,70 @@ export class SqlStorage implements Storage {
     return this.#migrated;
   }
 
-  async #ready(): Promise<{ db: SqlDriver; q: Queries }> {
-    const db = await this.#driver;
-    if (this.#autoMigrate) await this.migrate();
+  /** The driver and statements, once migrated; a caller that aborts stops waiting for them. */
+  async #ready(options?: StorageCallOptions): Promise<{ db: SqlDriver; q: Queries }> {
+    const db = await abortable(this.#driver, options?.signal);
+    if (this.#autoMigrate) await abortable(this.migrate(), options?.signal);
     this.#queries ??= buildQueries(db.dialect, this.tablePrefix);
     return { db, q: this.#queries };
   }
 
-  async get(kind: RecordKind, key: string): Promise<StoredRecord | null> {
-    const { db, q } = await this.#ready();
-    const [row] = await db.query(q.get, [kind, key, this.#now()]);
+  async get(kind: RecordKind, key: string, options?: StorageCallOptions): Promise<StoredRecord | null> {
+    const { db, q } = await this.#ready(options);
+    const [row] = await db.query(q.get, [kind, key, this.#now()], options);
     return row ? readRecord(row) : null;
   }
 
-  async put(kind: RecordKind, key: string, value: string, expiresAt: number | null): Promise<void> {
-    const { db, q } = await this.#ready();
+  async put(
+    kind: RecordKind,
+    key: string,
+    value: string,
+    expiresAt: number | null,
+    options?: StorageCallOptions,
+  ): Promise<void> {
+    const { db, q } = await this.#ready(options);
     const params =
       db.dialect === 'mysql'
         ? [kind, key, value, expiresAt, value, expiresAt]
         : [kind, key, value, expiresAt];
-    await db.execute(q.put, params);
+    await db.execute(q.put, params, options);
   }
 
-  async delete(kind: RecordKind, key: string): Promise<void> {
-    const { db, q } = await this.#ready();
-    await db.execute(q.delete, [kind, key]);
+  async delete(kind: RecordKind, key: string, options?: StorageCallOptions): Promise<void> {
+    const { db, q } = await this.#ready(options);
+    await db.execute(q.delete, [kind, key], options);
   }
 
   // RFC 6749 §4.1.2: a code is used at most once; exactly one concurrent redeemer may win.
-  async consume(kind: RecordKind, key: string, now: number): Promise<ConsumeResult> {
-    const { db, q } = await this.#ready();
+  async consume(
+    kind: RecordKind,
+    key: string,
+    now: number,
+    options?: StorageCallOptions,
+  ): Promise<ConsumeResult> {
+    const { db, q } = await this.#ready(options);
     const atomic = q.atomic;
     if (atomic.mode === 'locking') {
-      return db.transaction!(async (tx) => {
-        const [row] = await tx.query(atomic.lockRow, [kind, key, this.#now()]);
-        if (!row) return { status: 'missing' };
-        const record = readRecord(row);
-        if (record.consumedAt !== null) {
-          return { status: 'already_consumed', value: record.value, consumedAt: record.consumedAt };
-        }
-        await tx.execute(atomic.markConsumed, [now, kind, key]);
-        return { status: 'consumed', value: record.value };
-      });
+      return db.transaction!(
+        async (tx) => {
+          const [row] = await tx.query(atomic.lockRow, [kind, key, this.#now()]);
+          if (!row) return { status: 'missing' };
+          const record = readRecord(row);
+          if (record.consumedAt !== null) {
+            return { status: 'already_consumed', value: record.value, consumedAt: record.consumedAt };
+          }
+          await tx.execute(atomic.markConsumed, [now, kind, key]);
+          return { status: 'consumed', value: record.value };
+        },
+        undefined,
+        options,
+      );
     }
     // A put may replace the record between the failed mark and the read; then try again.
     for (let attempt = 0; attempt < 5; attempt++) {
-      const [won] = await db.query(atomic.consume, [now, kind, key, this.#now()]);
+      const [won] = await db.query(atomic.consume, [now, kind, key, this.#now()], options);
       if (won) return { status: 'consumed', value: readText(won) };
-      const record = await this.get(kind, key);
+      const record = await this.get(kind, key, options);
       if (!record) return { status: 'missing' };
       if (record.consumedAt !== null) {
         return { status: 'already_consumed', value: record.value, consumedAt: record.consumedAt };
@@ -144,27 +161,36 @@ export class SqlStorage implements Storage {
     throw new Error('consume did not settle: the record keeps being replaced');
   }
 
-  async increment(kind: RecordKind, key: string, expiresAt: number): Promise<number> {
-    const { db, q } = await this.#ready();
+  async increment(
+    kind: RecordKind,
+    key: string,
+    expiresAt: number,
+    options?: StorageCallOptions,
+  ): Promise<number> {
+    const { db, q } = await this.#ready(options);
     const atomic = q.atomic;
     const now = this.#now();
     let row: SqlRow | undefined;
     if (atomic.mode === 'locking') {
-      row = await db.transaction!(async (tx: SqlExecutor) => {
-        await tx.execute(atomic.increment, [kind, key, expiresAt, now, now, expiresAt]);
-        return (await tx.query(atomic.readValue, [kind, key]))[0];
-      });
+      row = await db.transaction!(
+        async (tx: SqlExecutor) => {
+          await tx.execute(atomic.increment, [kind, key, expiresAt, now, now, expiresAt]);
+          return (await tx.query(atomic.readValue, [kind, key]))[0];
+        },
+        undefined,
+        options,
+      );
     } else {
-      [row] = await db.query(atomic.increment, [kind, key, expiresAt, now, now]);
+      [row] = await db.query(atomic.increment, [kind, key, expiresAt, now, now], options);
     }
     const value = row ? Number(readText(row)) : Number.NaN;
     if (!Number.isSafeInteger(value)) throw new TypeError('counter did not return an integer');
     return value;
   }
 
-  async deleteExpired(now: number): Promise<number> {
-    const { db, q } = await this.#ready();
-    return db.execute(q.deleteExpired, [now]);
+  async deleteExpired(now: number, options?: StorageCallOptions): Promise<number> {
+    const { db, q } = await this.#ready(options);
+    return db.execute(q.deleteExpired, [now], options);
   }
 
   /** Closes the connections the storage opened itself (clients you passed in stay open). */

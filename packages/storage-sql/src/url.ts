@@ -1,8 +1,11 @@
-import { mysqlStorage } from './drivers/mysql.js';
+import { type MysqlStorageOptions, mysqlStorage } from './drivers/mysql.js';
 import { pgliteStorage } from './drivers/pglite.js';
-import { postgresStorage } from './drivers/postgres.js';
-import { sqliteStorage } from './drivers/sqlite.js';
-import type { SqlStorage, SqlStorageOptions } from './storage.js';
+import { type PostgresStorageOptions, postgresStorage } from './drivers/postgres.js';
+import { type SqliteStorageOptions, sqliteStorage } from './drivers/sqlite.js';
+import type { SqlStorage } from './storage.js';
+
+/** Options of {@link sqlStorageFromUrl}: each backend reads the ones that concern it. */
+export type SqlUrlStorageOptions = PostgresStorageOptions & MysqlStorageOptions & SqliteStorageOptions;
 
 /**
  * Opens a SQL storage from one configuration string, for CLIs and config files:
@@ -14,7 +17,8 @@ import type { SqlStorage, SqlStorageOptions } from './storage.js';
  * | `sqlite:./file.db`, `sqlite:///abs/file.db`, `sqlite::memory:` | SQLite (`better-sqlite3`) |
  * | `pglite:./dir`, `pglite:` (in memory) | PGlite |
  *
- * The storage owns the connections it opens: `storage.close()` releases them.
+ * The storage owns the connections it opens: `storage.close()` releases them. Network backends get
+ * their connect, statement and query timeouts from `options` (see `postgresStorage`, `mysqlStorage`).
  *
  * @example
  * ```ts
@@ -22,7 +26,7 @@ import type { SqlStorage, SqlStorageOptions } from './storage.js';
  * const storage = sqlStorageFromUrl(process.env.DATABASE_URL ?? 'sqlite:./portcullis.db');
  * ```
  */
-export function sqlStorageFromUrl(url: string, options: SqlStorageOptions = {}): SqlStorage {
+export function sqlStorageFromUrl(url: string, options: SqlUrlStorageOptions = {}): SqlStorage {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   const rest = url.slice((scheme?.length ?? 0) + 1);
   switch (scheme) {

@@ -163,6 +163,25 @@ export function storageContract(name: string, options: StorageContractOptions): 
       expect(await storage.increment('counter', k, time + 1000)).toBe(1);
     });
 
+    it('works the same when every call carries the core call options (a signal that never aborts)', async () => {
+      const o = { signal: new AbortController().signal };
+      const k = key('options');
+      await storage.put('code', k, 'with-options', time + 60_000, o);
+      expect(await storage.get('code', k, o)).toEqual({
+        value: 'with-options',
+        expiresAt: time + 60_000,
+        consumedAt: null,
+      });
+      expect(await storage.consume('code', k, time, o)).toEqual({
+        status: 'consumed',
+        value: 'with-options',
+      });
+      expect((await storage.consume('code', k, time + 1, o)).status).toBe('already_consumed');
+      expect(await storage.increment('counter', k, time + 1000, o)).toBe(1);
+      await storage.delete('code', k, o);
+      expect(await storage.get('code', k, o)).toBeNull();
+    });
+
     it('removes expired records in housekeeping when it supports it', async () => {
       if (!storage.deleteExpired) return;
       const k = key('sweep');

@@ -1,4 +1,5 @@
 import type { SqlDriver, SqlRow, SqlValue } from '../driver.js';
+import { abortable } from '../sessions.js';
 import { SqlStorage, type SqlStorageOptions } from '../storage.js';
 
 /** The part of a D1 prepared statement the driver uses. */
@@ -30,11 +31,15 @@ export function d1Driver(db: D1Binding): SqlDriver {
     params.length > 0 ? db.prepare(sql).bind(...params) : db.prepare(sql);
   return {
     dialect: 'sqlite',
-    async query(sql, params = []) {
-      return (await statement(sql, params).all()).results as SqlRow[];
+    // A D1 call cannot be cancelled: one abandoned before it starts is skipped, the caller of a
+    // started one stops waiting for it.
+    async query(sql, params = [], options) {
+      options?.signal?.throwIfAborted();
+      return (await abortable(statement(sql, params).all(), options?.signal)).results as SqlRow[];
     },
-    async execute(sql, params = []) {
-      return (await statement(sql, params).run()).meta.changes ?? 0;
+    async execute(sql, params = [], options) {
+      options?.signal?.throwIfAborted();
+      return (await abortable(statement(sql, params).run(), options?.signal)).meta.changes ?? 0;
     },
   };
 }

@@ -1,5 +1,6 @@
-import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from '../driver.js';
+import type { SqlCallOptions, SqlDriver, SqlExecutor, SqlRow, SqlValue } from '../driver.js';
 import { importPeer, lockKey } from '../driver.js';
+import { abortable } from '../sessions.js';
 import { SqlStorage, type SqlStorageOptions } from '../storage.js';
 
 /** What a PGlite query resolves to (the part the driver reads). */
@@ -19,12 +20,18 @@ export interface PGliteDatabase extends PGliteTransaction {
   close(): Promise<void>;
 }
 
+// PGlite runs in this process and cannot hang on a network: a call abandoned before it starts is
+// skipped, one that started completes (the caller has stopped waiting).
+const start = (options?: SqlCallOptions) => options?.signal?.throwIfAborted();
+
 const executor = (db: PGliteTransaction): SqlExecutor => ({
-  async query(sql: string, params: readonly SqlValue[] = []) {
-    return (await db.query(sql, [...params])).rows as SqlRow[];
+  async query(sql: string, params: readonly SqlValue[] = [], options?: SqlCallOptions) {
+    start(options);
+    return (await abortable(db.query(sql, [...params]), options?.signal)).rows as SqlRow[];
   },
-  async execute(sql: string, params: readonly SqlValue[] = []) {
-    return (await db.query(sql, [...params])).affectedRows ?? 0;
+  async execute(sql: string, params: readonly SqlValue[] = [], options?: SqlCallOptions) {
+    start(options);
+    return (await abortable(db.query(sql, [...params]), options?.signal)).affectedRows ?? 0;
   },
 });
 
@@ -42,11 +49,14 @@ export function pgliteDriver(db: PGliteDatabase, options: { readonly owned?: boo
   return {
     dialect: 'postgres',
     ...executor(db),
-    transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, lock?: string): Promise<T> {
-      return db.transaction(async (tx) => {
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, lock?: string, options?: SqlCallOptions) {
+      start(options);
+      const work = db.transaction(async (tx) => {
+        start(options); // rolls back a transaction abandoned while it waited for the instance
         if (lock !== undefined) await tx.query('SELECT pg_advisory_xact_lock($1)', [lockKey(lock)]);
         return fn(executor(tx));
       });
+      return abortable(work, options?.signal);
     },
     async close() {
       if (options.owned) await db.close();

@@ -1,5 +1,6 @@
-import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from '../driver.js';
+import type { SqlCallOptions, SqlDriver, SqlExecutor, SqlRow, SqlValue } from '../driver.js';
 import { importPeer } from '../driver.js';
+import { abortable } from '../sessions.js';
 import { SqlStorage, type SqlStorageOptions } from '../storage.js';
 
 /** The part of a better-sqlite3 `Statement` the driver uses. */
@@ -65,12 +66,17 @@ export function sqliteDriver(db: BetterSqliteDatabase, options: SqliteDriverOpti
       return statement.run(...params).changes;
     },
   };
-  // Calls on this connection run one after another, so nothing joins an open transaction.
+  // Calls on this connection run one after another, so nothing joins an open transaction. A call
+  // abandoned while it waits for its turn never runs (a timed-out consume must not commit later).
   let tail: Promise<unknown> = Promise.resolve();
-  const serial = <T>(task: () => Promise<T>): Promise<T> => {
-    const result = tail.then(task, task);
+  const serial = <T>(task: () => Promise<T>, options?: SqlCallOptions): Promise<T> => {
+    const start = () => {
+      options?.signal?.throwIfAborted();
+      return task();
+    };
+    const result = tail.then(start, start);
     tail = result.catch(() => {});
-    return result;
+    return abortable(result, options?.signal);
   };
 
   // BEGIN IMMEDIATE takes the write lock. It is retried here without blocking the event loop, because
@@ -96,9 +102,9 @@ export function sqliteDriver(db: BetterSqliteDatabase, options: SqliteDriverOpti
 
   return {
     dialect: 'sqlite',
-    query: (sql, params) => serial(() => raw.query(sql, params)),
-    execute: (sql, params) => serial(() => raw.execute(sql, params)),
-    transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> =>
+    query: (sql, params, callOptions) => serial(() => raw.query(sql, params), callOptions),
+    execute: (sql, params, callOptions) => serial(() => raw.execute(sql, params), callOptions),
+    transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>, _lock?: string, callOptions?: SqlCallOptions) =>
       serial(async () => {
         await begin();
         try {
@@ -109,7 +115,7 @@ export function sqliteDriver(db: BetterSqliteDatabase, options: SqliteDriverOpti
           db.exec('ROLLBACK');
           throw error;
         }
-      }),
+      }, callOptions),
     close: () =>
       serial(async () => {
         if (options.owned) db.close();
