@@ -132,7 +132,7 @@ describe('Claude.ai connector callback', () => {
     expect(landed.searchParams.get('state')).toBe('claude-state-123');
     expect(landed.searchParams.get('iss')).toBe(server.issuer);
 
-    const exchange = async () =>
+    const exchange = async (codeVerifier = verifier) =>
       fetch(`${server.issuer}/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -140,7 +140,7 @@ describe('Claude.ai connector callback', () => {
           grant_type: 'authorization_code',
           code: landed.searchParams.get('code')!,
           redirect_uri: CALLBACK,
-          code_verifier: verifier,
+          code_verifier: codeVerifier,
           client_id: registered.client_id!,
           client_secret: registered.client_secret!,
           resource: `${server.url}/mcp`,
@@ -151,8 +151,12 @@ describe('Claude.ai connector callback', () => {
     const body = await token.json();
     expect(body).toMatchObject({ token_type: 'Bearer', scope: 'mcp' });
     expect((await initialize(body.access_token)).status).toBe(200);
-    // A retried exchange (e.g. a double-fired callback) fails and revokes what the code issued.
-    expect((await exchange()).status).toBe(400);
+    // A retried exchange (e.g. a double-fired callback) within the reuse interval gets the same tokens...
+    const again = await exchange();
+    expect(again.status).toBe(200);
+    expect((await again.json()).access_token).toBe(body.access_token);
+    // ...a replay with another PKCE verifier fails and revokes what the code issued (RFC 6749 §4.1.2).
+    expect((await exchange(`${verifier}-other`)).status).toBe(400);
     expect((await initialize(body.access_token)).status).toBe(401);
   });
 

@@ -117,6 +117,7 @@ const cases: SecurityCase[] = [
       delete (form as Partial<typeof form>).client_id;
       const tokens = await (await tokenRequest(h.server.fetch, form, basic)).json();
       h.keep(tokens.access_token, tokens.refresh_token);
+      h.clock.advance(20_001); // Past the reuse interval: a repeat within it gets the same tokens (packages/core/test/token-reuse.test.ts).
       expect((await tokenRequest(h.server.fetch, form, basic)).status).toBe(400); // code replay
 
       const { code: code2 } = await openAndApprove(h, client.client_id!);
@@ -142,6 +143,7 @@ const cases: SecurityCase[] = [
       );
       expect((await introspection.json()).active).toBe(true);
       // Reuse of the rotated refresh token, then a revocation and a wrong client secret.
+      h.clock.advance(20_001);
       await tokenRequest(
         h.server.fetch,
         { grant_type: 'refresh_token', refresh_token: t2.refresh_token },

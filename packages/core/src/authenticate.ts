@@ -18,6 +18,12 @@ export const challengeTarget = (core: Core, resource: ConfiguredResource): Chall
   scopes: resource.advertisedScopes,
 });
 
+/** The login-time upstream token as callers see it: its refresh token stays sealed in the grant. */
+function withoutRefreshToken(sealed: Record<string, unknown>): UpstreamToken {
+  const { refreshToken: _, ...token } = sealed;
+  return token as unknown as UpstreamToken;
+}
+
 /** Checks an access token issued by this server: live, unrevoked, for this resource. */
 async function verifyOwnToken(core: Core, token: string, resource: string): Promise<TokenCheck> {
   try {
@@ -44,9 +50,7 @@ async function verifyOwnToken(core: Core, token: string, resource: string): Prom
         resource: record.resource,
         props: secrets.props as Props,
         expiresAt: Math.floor(record.expiresAt / 1000),
-        ...(secrets.upstreamToken
-          ? { upstreamToken: secrets.upstreamToken as unknown as UpstreamToken }
-          : {}),
+        ...(secrets.upstreamToken ? { upstreamToken: withoutRefreshToken(secrets.upstreamToken) } : {}),
       },
     };
   } catch (error) {

@@ -12,6 +12,7 @@ import { GrantStore } from './stores/grants.js';
 import { PendingStore } from './stores/pending.js';
 import { Records } from './stores/records.js';
 import { TokenStore } from './stores/tokens.js';
+import { UpstreamTokenStore } from './stores/upstream-tokens.js';
 
 /**
  * Everything an endpoint needs: validated config, keys, clock, randomness and the stores. The stores own
@@ -25,6 +26,8 @@ export class Core implements StoreContext {
   readonly clients: ClientStore;
   readonly grants: GrantStore;
   readonly tokens: TokenStore;
+  /** Refreshed upstream IdP tokens of grants. */
+  readonly upstreamTokens: UpstreamTokenStore;
   readonly codes: CodeStore;
   readonly pending: PendingStore;
   readonly consents: ConsentStore;
@@ -50,7 +53,8 @@ export class Core implements StoreContext {
     };
     this.grants = new GrantStore(this);
     this.clients = new ClientStore(this, (clientId) => this.tokens.forgetClient(clientId));
-    this.tokens = new TokenStore(this, this.grants, this.clients);
+    this.upstreamTokens = new UpstreamTokenStore(this, this.grants);
+    this.tokens = new TokenStore(this, this.grants, this.clients, this.upstreamTokens);
     this.codes = new CodeStore(this);
     this.pending = new PendingStore(this);
     this.consents = new ConsentStore(this);

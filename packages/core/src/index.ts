@@ -71,4 +71,10 @@ export type {
 } from './storage/types.js';
 export { RECORD_KINDS } from './storage/types.js';
 export type * from './types.js';
-export type { IdentityUpstream, UpstreamContext, UpstreamOutcome, UpstreamRoute } from './upstream.js';
+export type {
+  IdentityUpstream,
+  UpstreamContext,
+  UpstreamOutcome,
+  UpstreamRefresh,
+  UpstreamRoute,
+} from './upstream.js';

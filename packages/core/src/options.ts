@@ -125,6 +125,15 @@ export interface CoreOptions {
   };
   /** How long one storage operation may take before the request answers 503; default 8000 ms. */
   readonly storageTimeoutMs?: number;
+  /**
+   * The reuse interval (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2), in seconds: for this long after a refresh
+   * token or an authorization code was first used, the same client repeating that request (several
+   * processes refreshing at once, a retry after a lost response or a 503) gets the same tokens again
+   * instead of a replay refusal. A repeat after it, or one that differs (another client, another PKCE
+   * verifier or redirect URI), is still a replay and revokes the grant. The default, 20, covers a retry
+   * after a storage timeout (8 s) and the `Retry-After` of its 503 (5 s); at most 300; `0` disables it.
+   */
+  readonly reuseIntervalSeconds?: number;
   /** Remember consent per user and client; default `true`. */
   readonly rememberConsent?: boolean;
   /** Name shown on the authorization pages; default `Portcullis`. */
@@ -241,6 +250,7 @@ const optionsSchema = z.object({
     }),
   ),
   storageTimeoutMs: z.optional(z.int().check(z.positive(), z.maximum(120_000))),
+  reuseIntervalSeconds: z.optional(z.int().check(z.minimum(0), z.maximum(300))),
   rememberConsent: z.optional(z.boolean()),
   serviceName: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
   allowNonAtomicStorage: z.optional(z.literal('single-instance')),
@@ -292,6 +302,8 @@ export interface ResolvedConfig {
   };
   readonly tokenCache: { ttlMs: number; maxEntries: number } | undefined;
   readonly storageTimeoutMs: number;
+  /** The reuse interval in ms; `0` when disabled. */
+  readonly reuseIntervalMs: number;
   readonly rememberConsent: boolean;
   readonly serviceName: string;
   readonly onEvent: (event: PortcullisEvent) => void;
@@ -403,6 +415,7 @@ export function resolveConfig(options: CoreOptions): ResolvedConfig {
         }
       : undefined,
     storageTimeoutMs: options.storageTimeoutMs ?? 8000,
+    reuseIntervalMs: (options.reuseIntervalSeconds ?? 20) * 1000,
     rememberConsent: options.rememberConsent ?? true,
     serviceName: options.serviceName ?? 'Portcullis',
     onEvent: (event) => {

@@ -20,10 +20,11 @@ import { type Route, Router } from './http/router.js';
 import { ConfigurationError, type CoreOptions, resolveConfig } from './options.js';
 import { type ChallengeOptions, challengeResponse } from './resource/challenge.js';
 import { guardRequest } from './resource/guard.js';
+import { currentUpstreamToken } from './resource/upstream-token.js';
 import { tokenEndpoint } from './token/endpoint.js';
 import { GRANT_TYPES } from './token/grants/index.js';
 import type { GrantType } from './token/grants/types.js';
-import type { AuthenticateOptions, AuthenticateResult, Authenticator } from './types.js';
+import type { AuthenticateOptions, AuthenticateResult, Authenticator, UpstreamTokenSource } from './types.js';
 
 /** Options of {@link createAuthorizationServer}. */
 export interface AuthorizationServerOptions extends CoreOptions {
@@ -35,7 +36,7 @@ export interface AuthorizationServerOptions extends CoreOptions {
 }
 
 /** An OAuth 2.1 authorization server for MCP: a fetch handler plus the resource-side {@link authenticate}. */
-export interface AuthorizationServer extends Authenticator {
+export interface AuthorizationServer extends Authenticator, UpstreamTokenSource {
   /** Answers the authorization server's routes; anything else gets a JSON 404. */
   fetch(request: Request): Promise<Response>;
   /** `true` when the request targets one of the authorization server's routes (incl. metadata). */
@@ -194,6 +195,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     authenticate: (request, authOptions) => guardRequest(guard, request, authOptions),
     challenge,
     unauthorized: (request) => challenge(request),
+    upstreamToken: (info) => currentUpstreamToken(core, info),
     async protectedResourceMetadata(request) {
       const { pathname } = new URL(request.url);
       return pathname === PRM_PREFIX || pathname.startsWith(`${PRM_PREFIX}/`) ? router.handle(request) : null;

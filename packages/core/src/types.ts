@@ -20,10 +20,34 @@ export interface UpstreamToken {
   readonly tokenType?: string;
   /** Expiry in epoch seconds, when known. */
   readonly expiresAt?: number;
-  /** The upstream refresh token, when the IdP issued one. */
+  /** The upstream refresh token, when the IdP issued one (kept sealed; never handed to callers). */
   readonly refreshToken?: string;
   /** The scopes the IdP granted (space-separated). */
   readonly scope?: string;
+}
+
+/** The current upstream IdP token of a caller, or why there is none. */
+export type UpstreamTokenResult =
+  | {
+      /** A token that has not expired. */
+      readonly ok: true;
+      /** The token; it never carries the refresh token, which stays sealed in the authorization server. */
+      readonly token: UpstreamToken;
+    }
+  | {
+      /** There is no usable token: the caller should authorize again, or retry later. */
+      readonly ok: false;
+      /** Why, for the 401 `error_description`; without secrets. */
+      readonly reason: string;
+    };
+
+/**
+ * Gives the current upstream IdP token of a verified caller, refreshing it at the IdP when it has
+ * expired (one refresh at a time across instances). The authorization server is one.
+ */
+export interface UpstreamTokenSource {
+  /** The current upstream token for a caller that `authenticate` verified. */
+  upstreamToken(info: TokenInfo): Promise<UpstreamTokenResult>;
 }
 
 /** Who the user is, as an identity upstream established it. */
@@ -94,7 +118,11 @@ export interface TokenInfo {
   readonly props: Props;
   /** Expiry in epoch seconds. */
   readonly expiresAt: number;
-  /** The upstream IdP token captured at login, when the identity upstream provided one. */
+  /**
+   * The upstream IdP token captured at login, when the identity upstream provided one, without its
+   * refresh token. It is not refreshed: use the authorization server's `upstreamToken(info)` (or
+   * `upstreamIdpToken({ source })`) for the current one.
+   */
   readonly upstreamToken?: UpstreamToken;
 }
 
@@ -202,6 +230,19 @@ export type PortcullisEvent =
       /** The client the credential was issued to. */
       readonly clientId: string;
       /** The revoked grant. */
+      readonly grantId: string;
+    }
+  | {
+      /**
+       * A used authorization code or refresh token was presented again within the reuse interval by the
+       * same client with the same proof: a repeat of the request, answered with the same tokens.
+       */
+      readonly type: 'repeat_accepted';
+      /** Which kind of credential was presented again. */
+      readonly what: 'authorization_code' | 'refresh_token';
+      /** The client that presented it. */
+      readonly clientId: string;
+      /** The grant of the credential. */
       readonly grantId: string;
     }
   | {

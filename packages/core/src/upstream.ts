@@ -1,4 +1,4 @@
-import type { Identity, PendingAuthorization } from './types.js';
+import type { Identity, PendingAuthorization, UpstreamToken } from './types.js';
 
 /** A route an identity upstream serves, relative to the issuer's base path (e.g. `/callback`). */
 export interface UpstreamRoute {
@@ -96,4 +96,29 @@ export interface IdentityUpstream {
   ): Promise<Response | UpstreamOutcome>;
   /** Handles a request to one of {@link routes}. */
   handle(request: Request, ctx: UpstreamContext): Promise<UpstreamOutcome>;
+  /**
+   * Optional: exchanges the refresh token of an upstream token captured at login for a new one
+   * (RFC 6749 §6), so proxies calling upstream as the user keep working after the IdP token expires.
+   * Only called for a token with a `refreshToken`; the core makes sure one refresh runs at a time.
+   */
+  refreshUpstreamToken?(token: UpstreamToken, now: number): Promise<UpstreamRefresh>;
+  /** Optional: revokes an upstream token at the IdP (RFC 7009) when its grant is revoked; best effort. */
+  revokeUpstreamToken?(token: UpstreamToken): Promise<void>;
 }
+
+/** What refreshing an upstream token at the IdP gave. */
+export type UpstreamRefresh =
+  | {
+      /** The IdP issued a new token. */
+      readonly ok: true;
+      /** The new token; it keeps the previous refresh token when the IdP issued none (RFC 6749 §6). */
+      readonly token: UpstreamToken;
+    }
+  | {
+      /** The IdP did not issue a new token. */
+      readonly ok: false;
+      /** `true` when the IdP refused the refresh token for good (`invalid_grant`): the session there ended. */
+      readonly ended: boolean;
+      /** Why, without secrets. */
+      readonly reason: string;
+    };

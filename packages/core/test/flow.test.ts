@@ -8,7 +8,7 @@ import { approveWithPin, Browser, ISSUER, makeServer } from './helpers.js';
  */
 describe('full flow with oauth4webapi', () => {
   it('registers, authorizes with the PIN, uses, refreshes, detects reuse and revokes', async () => {
-    const { server, events } = makeServer();
+    const { server, events, clock } = makeServer();
     const fetcher = (url: URL | string, init?: RequestInit) => server.fetch(new Request(url, init));
     const options = { [oauth.customFetch]: fetcher };
     const issuer = new URL(ISSUER);
@@ -96,7 +96,8 @@ describe('full flow with oauth4webapi', () => {
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
     expect((await call(refreshed.access_token)).ok).toBe(true);
 
-    // Reusing the rotated refresh token revokes the whole grant family.
+    // Reusing the rotated refresh token after the reuse interval revokes the whole grant family.
+    clock.advance(20_001);
     await expect(
       oauth.processRefreshTokenResponse(
         as,

@@ -43,7 +43,7 @@ describe('token cache', () => {
   });
 
   it('refresh reuse revokes cached tokens of the grant at once', async () => {
-    const { server, valid, tokens, client } = await setup();
+    const { server, valid, tokens, client } = await setup({ reuseIntervalSeconds: 0 });
     const refresh = (token: string) =>
       tokenRequest(server.fetch, {
         grant_type: 'refresh_token',

@@ -58,9 +58,10 @@ describe('token endpoint: authorization_code', () => {
   });
 
   it('a replayed code fails and revokes the tokens it issued (RFC 6749 §4.1.2)', async () => {
-    const { server, client, events } = await setup();
+    const { server, client, events, clock } = await setup();
     const { code } = await obtainCode(server.fetch, client.client_id!);
     const first = await (await tokenRequest(server.fetch, codeForm(client.client_id!, code))).json();
+    clock.advance(20_001); // Past the reuse interval: a repeat within it gets the same tokens (packages/core/test/token-reuse.test.ts).
     await expectError(await tokenRequest(server.fetch, codeForm(client.client_id!, code)), 'invalid_grant');
     const auth = await server.authenticate(
       new Request(`${ISSUER}/mcp`, { headers: { authorization: `Bearer ${first.access_token}` } }),
@@ -77,8 +78,8 @@ describe('token endpoint: authorization_code', () => {
     );
   });
 
-  it('50 parallel redemptions of one code: at most one token, and the concurrent replays revoke it', async () => {
-    const { server, client, events } = await setup();
+  it('without a reuse interval, 50 parallel redemptions of one code: at most one token, the replays revoke it', async () => {
+    const { server, client, events } = await setup({}, { reuseIntervalSeconds: 0 });
     const { code } = await obtainCode(server.fetch, client.client_id!);
     const responses = await Promise.all(
       Array.from({ length: 50 }, () => tokenRequest(server.fetch, codeForm(client.client_id!, code))),
@@ -245,8 +246,11 @@ describe('token endpoint: client authentication', () => {
 });
 
 describe('token endpoint: refresh_token', () => {
-  async function tokens(strict = false) {
-    const ctx = await setup({}, { scopes: { supported: ['mcp', 'read'], default: ['mcp'], strict } });
+  async function tokens(strict = false, overrides = {}) {
+    const ctx = await setup(
+      {},
+      { scopes: { supported: ['mcp', 'read'], default: ['mcp'], strict }, ...overrides },
+    );
     const { code } = await obtainCode(ctx.server.fetch, ctx.client.client_id!, { scope: 'mcp read' });
     const body = await (await tokenRequest(ctx.server.fetch, codeForm(ctx.client.client_id!, code))).json();
     const refresh = (token: string, extra: Record<string, string> = {}) =>
@@ -293,8 +297,8 @@ describe('token endpoint: refresh_token', () => {
     await expectError(await refresh(body.refresh_token), 'invalid_grant');
   });
 
-  it('parallel refreshes with one token: exactly one wins and the reuse revokes the grant', async () => {
-    const { body, refresh } = await tokens();
+  it('without a reuse interval, parallel refreshes with one token: exactly one wins, the reuse revokes', async () => {
+    const { body, refresh } = await tokens(false, { reuseIntervalSeconds: 0 });
     const responses = await Promise.all(Array.from({ length: 10 }, () => refresh(body.refresh_token)));
     const ok = responses.filter((r) => r.status === 200);
     expect(ok).toHaveLength(1);

@@ -87,7 +87,14 @@ requirement('TOK-CODE-ONCE', async ({ revision }) => {
   const form = codeForm(client_id, await freshCode(server, client_id, resource), resource);
   const first = await tokensOf(await tokenRequest(server, form));
   expect((await callMcp(server.mcpUrl, first.access_token)).status).toBe(200);
-  await expectTokenError(await tokenRequest(server, form), 'invalid_grant');
+  // The very same request again (its response was lost) is answered with the same tokens: the code is
+  // not redeemed a second time.
+  expect((await tokensOf(await tokenRequest(server, form))).access_token).toBe(first.access_token);
+  // Anyone presenting the code without its PKCE verifier is refused, and what it issued is revoked.
+  await expectTokenError(
+    await tokenRequest(server, { ...form, code_verifier: `${VERIFIER.slice(0, -1)}X` }),
+    'invalid_grant',
+  );
   expect((await callMcp(server.mcpUrl, first.access_token)).status).toBe(401);
 });
 

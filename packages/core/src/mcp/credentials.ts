@@ -1,4 +1,4 @@
-import type { TokenInfo } from '../types.js';
+import type { TokenInfo, UpstreamTokenSource } from '../types.js';
 
 /** Why credentials could not be attached (the proxy answers 401 `invalid_token` with this description). */
 export interface CredentialRefusal {
@@ -96,14 +96,30 @@ export function identityHeaders(options: IdentityHeaderOptions = {}): UpstreamCr
 }
 
 /**
- * Calls the upstream as the user with the identity provider's access token captured at login
- * (`TokenInfo.upstreamToken`); refuses when there is none or it has expired, so the client signs in again.
+ * Calls the upstream as the user with the identity provider's access token. With `source` (the
+ * authorization server) it is the current one, refreshed at the IdP when it has expired; without, the
+ * one captured at login (`TokenInfo.upstreamToken`). Refuses when there is none or it has expired, so
+ * the client signs in again.
+ *
+ * @example
+ * ```ts
+ * mcpProxy({ upstream: env.UPSTREAM_MCP, authenticator: as, credentials: upstreamIdpToken({ source: as }) });
+ * ```
  */
-export function upstreamIdpToken(options: { readonly now?: () => number } = {}): UpstreamCredentials {
+export function upstreamIdpToken(
+  options: { readonly now?: () => number; readonly source?: UpstreamTokenSource } = {},
+): UpstreamCredentials {
   const now = options.now ?? Date.now;
+  const source = options.source;
   return {
     headers: ['authorization'],
-    apply(info, headers) {
+    async apply(info, headers) {
+      if (source) {
+        const current = await source.upstreamToken(info);
+        if (!current.ok) return { refuse: current.reason };
+        headers.set('authorization', `Bearer ${current.token.accessToken}`);
+        return;
+      }
       const token = info.upstreamToken;
       if (!token) return { refuse: 'No upstream identity-provider token is attached to this grant.' };
       if (token.expiresAt !== undefined && token.expiresAt * 1000 <= now()) {

@@ -2,6 +2,11 @@ import type * as z from 'zod/mini';
 import { StorageUnavailableError } from '../errors.js';
 import type { ConsumeResult, RecordKind, Storage, StorageCallOptions } from '../storage/types.js';
 
+/** A consumed record: this call consumed it, or it had been consumed before (at `consumedAt`, epoch ms). */
+export type Consumed<T> =
+  | { readonly status: 'consumed'; readonly record: T }
+  | { readonly status: 'already_consumed'; readonly record: T; readonly consumedAt: number };
+
 /**
  * Typed access to the storage: JSON in, schema-checked records out. Every storage failure becomes a
  * {@link StorageUnavailableError} (503 `temporarily_unavailable`), never a 500.
@@ -37,6 +42,17 @@ export class Records {
     return stored ? parse(schema, stored.value) : null;
   }
 
+  /** A record with the time it was consumed (`null` when it was not), or `null` when missing or invalid. */
+  async getEntry<T>(
+    kind: RecordKind,
+    key: string,
+    schema: z.ZodMiniType<T>,
+  ): Promise<{ record: T; consumedAt: number | null } | null> {
+    const stored = await this.#call(`get ${kind}`, (o) => this.storage.get(kind, key, o));
+    const record = stored ? parse(schema, stored.value) : null;
+    return stored && record !== null ? { record, consumedAt: stored.consumedAt } : null;
+  }
+
   async exists(kind: RecordKind, key: string): Promise<boolean> {
     return (await this.#call(`get ${kind}`, (o) => this.storage.get(kind, key, o))) !== null;
   }
@@ -54,13 +70,16 @@ export class Records {
     key: string,
     now: number,
     schema: z.ZodMiniType<T>,
-  ): Promise<{ status: 'consumed' | 'already_consumed'; record: T } | null> {
+  ): Promise<Consumed<T> | null> {
     const result: ConsumeResult = await this.#call(`consume ${kind}`, (o) =>
       this.storage.consume(kind, key, now, o),
     );
     if (result.status === 'missing') return null;
     const record = parse(schema, result.value);
-    return record === null ? null : { status: result.status, record };
+    if (record === null) return null;
+    return result.status === 'consumed'
+      ? { status: 'consumed', record }
+      : { status: 'already_consumed', record, consumedAt: result.consumedAt };
   }
 
   increment(kind: RecordKind, key: string, expiresAt: number): Promise<number> {

@@ -91,6 +91,8 @@ export const codeRecord = z.object({
   /** Whether the authorization request named redirect_uri (then /token must repeat it, RFC 6749 §4.1.3). */
   redirectUriSent: z.optional(z.boolean()),
   expiresAt: z.number(),
+  /** Random salt of the tokens a repeated redemption derives from the code (see `stores/successors.ts`). */
+  salt: z.optional(z.string()),
 });
 export type CodeRecord = z.infer<typeof codeRecord>;
 
@@ -101,8 +103,24 @@ export const tokenRecord = z.object({
   scopes: z.array(z.string()),
   resource: z.string(),
   expiresAt: z.number(),
+  /** Refresh tokens: random salt of the successor tokens derived from this one (see `stores/successors.ts`). */
+  salt: z.optional(z.string()),
 });
 export type TokenRecord = z.infer<typeof tokenRecord>;
+
+/**
+ * The current upstream IdP token of a grant once it has been refreshed (grants themselves are never
+ * rewritten): sealed, with a version that single-flight refreshes bump.
+ */
+export const upstreamTokenRecord = z.object({
+  /** Sealed `UpstreamToken` (AES-GCM, bound to the grant id). */
+  sealed: z.string(),
+  /** 1 for the first refreshed token, then +1 per refresh (0 is the token captured at login). */
+  version: z.int(),
+  /** When the IdP issued it (epoch ms). */
+  obtainedAt: z.number(),
+});
+export type UpstreamTokenRecord = z.infer<typeof upstreamTokenRecord>;
 
 /** Remembered consent of one user for one client. */
 export const consentRecord = z.object({

@@ -1,11 +1,13 @@
 import type { Core } from '../context.js';
 import { formatScope } from '../rules/scope.js';
 import type { GrantRecord } from '../stores/schemas.js';
+import type { PresentedCredential } from '../stores/successors.js';
 import type { TokenResponseBody } from './grants/types.js';
 
 /**
  * Issues tokens for a grant and reports `token_issued`: the RFC 6749 §5.1 response body, a refresh
- * token when `withRefresh`.
+ * token when `withRefresh`. With the credential the request `presented`, a repeat of the request within
+ * the reuse interval gets the same tokens (`token/reuse.ts`).
  */
 export async function issueTokenResponse(
   core: Core,
@@ -13,8 +15,9 @@ export async function issueTokenResponse(
   scopes: readonly string[],
   withRefresh: boolean,
   grantType: string,
+  presented?: PresentedCredential,
 ): Promise<TokenResponseBody> {
-  const issued = await core.tokens.issue(grant, scopes, withRefresh);
+  const issued = await core.tokens.issue(grant, scopes, withRefresh, presented);
   core.config.onEvent({
     type: 'token_issued',
     clientId: grant.clientId,

@@ -2,7 +2,7 @@ import * as oauth from 'oauth4webapi';
 import { timingSafeEqual } from '../crypto/hash.js';
 import { isLoopbackHttp } from '../rules/loopback.js';
 import type { PendingAuthorization, UpstreamToken } from '../types.js';
-import type { UpstreamContext, UpstreamOutcome } from '../upstream.js';
+import type { UpstreamContext, UpstreamOutcome, UpstreamRefresh } from '../upstream.js';
 import { failure, joinState, splitState } from './shared.js';
 
 /** Settings shared by the OAuth 2 and OIDC upstreams. */
@@ -178,3 +178,84 @@ export function upstreamTokenOf(tokens: oauth.TokenEndpointResponse, now: number
 /** Tells a callback result from an outcome. */
 export const isCallbackResult = (value: CallbackResult | UpstreamOutcome): value is CallbackResult =>
   'tokens' in value;
+
+/** How long a refresh or revocation request to the IdP may take. */
+const IDP_CALL_TIMEOUT_MS = 10_000;
+
+/**
+ * Refreshes an upstream token at the IdP (RFC 6749 §6). An `invalid_grant` answer means the session at
+ * the IdP ended; anything else (network, 5xx, `invalid_client`) is transient and ends nothing.
+ */
+export async function refreshAtIdp(
+  as: oauth.AuthorizationServer,
+  settings: OAuthClientSettings,
+  token: UpstreamToken,
+  now: number,
+): Promise<UpstreamRefresh> {
+  if (!token.refreshToken) return { ok: false, ended: true, reason: 'no refresh token' };
+  const client: oauth.Client = { client_id: settings.clientId };
+  try {
+    const response = await oauth.refreshTokenGrantRequest(
+      as,
+      client,
+      clientAuth(settings),
+      token.refreshToken,
+      {
+        ...requestOptions(settings, new URL(as.issuer)),
+        signal: AbortSignal.timeout(IDP_CALL_TIMEOUT_MS),
+      },
+    );
+    const tokens = await oauth.processRefreshTokenResponse(as, client, response);
+    const fresh = upstreamTokenOf(tokens, now);
+    // RFC 6749 §6: the IdP may keep the refresh token (and the scope) as they were.
+    return {
+      ok: true,
+      token: {
+        ...fresh,
+        ...(fresh.refreshToken ? {} : { refreshToken: token.refreshToken }),
+        ...(fresh.scope || !token.scope ? {} : { scope: token.scope }),
+      },
+    };
+  } catch (error) {
+    if (error instanceof oauth.ResponseBodyError) {
+      return {
+        ok: false,
+        ended: error.error === 'invalid_grant',
+        reason: `token endpoint error ${error.error}`,
+      };
+    }
+    return { ok: false, ended: false, reason: 'the identity provider did not answer the refresh' };
+  }
+}
+
+/**
+ * Revokes an upstream token at the IdP (RFC 7009 §2.1): the refresh token when there is one (which also
+ * ends the access tokens of that grant at most IdPs), else the access token. Does nothing when the IdP
+ * has no revocation endpoint; failures are ignored (the grant is revoked here either way).
+ */
+export async function revokeAtIdp(
+  as: oauth.AuthorizationServer,
+  settings: OAuthClientSettings,
+  token: UpstreamToken,
+): Promise<void> {
+  if (!as.revocation_endpoint) return;
+  const [value, hint] = token.refreshToken
+    ? [token.refreshToken, 'refresh_token']
+    : [token.accessToken, 'access_token'];
+  try {
+    const response = await oauth.revocationRequest(
+      as,
+      { client_id: settings.clientId },
+      clientAuth(settings),
+      value,
+      {
+        ...requestOptions(settings, new URL(as.issuer)),
+        additionalParameters: { token_type_hint: hint },
+        signal: AbortSignal.timeout(IDP_CALL_TIMEOUT_MS),
+      },
+    );
+    await oauth.processRevocationResponse(response);
+  } catch {
+    // Best effort: the IdP token expires on its own.
+  }
+}

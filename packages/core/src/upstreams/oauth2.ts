@@ -6,6 +6,8 @@ import {
   handleCallback,
   isCallbackResult,
   type OAuthClientSettings,
+  refreshAtIdp,
+  revokeAtIdp,
   upstreamTokenOf,
 } from './oauth-flow.js';
 import { type EmailPolicy, emailRefusal, failure, requireSecureUrl } from './shared.js';
@@ -31,7 +33,13 @@ export interface OAuth2UpstreamOptions extends OAuthClientSettings, EmailPolicy 
   readonly issuer?: string;
   /** Looks the user up with the access token (e.g. `GET https://api.github.com/user`). `null` refuses. */
   readonly userInfo: (accessToken: string, fetch: typeof globalThis.fetch) => Promise<OAuth2User | null>;
-  /** Keep the provider's access token with the grant (`identity.upstreamToken`); default `true`. */
+  /** The provider's RFC 7009 revocation endpoint: revoking a grant then revokes its provider token too. */
+  readonly revocationEndpoint?: string;
+  /**
+   * Keep the provider's access token with the grant (`identity.upstreamToken`); default `true`. A refresh
+   * token the provider issues is kept sealed and used to refresh the access token when it expires and on
+   * the client's own refresh.
+   */
   readonly captureUpstreamToken?: boolean;
   /** Short name for events; default `oauth2`. */
   readonly name?: string;
@@ -59,17 +67,29 @@ export function oauth2Upstream(options: OAuth2UpstreamOptions): IdentityUpstream
   const tokenEndpoint = new URL(options.tokenEndpoint);
   requireSecureUrl(authorization, 'oauth2Upstream authorizationEndpoint');
   requireSecureUrl(tokenEndpoint, 'oauth2Upstream tokenEndpoint');
+  const revocation = options.revocationEndpoint ? new URL(options.revocationEndpoint) : undefined;
+  if (revocation) requireSecureUrl(revocation, 'oauth2Upstream revocationEndpoint');
   const as: oauth.AuthorizationServer = {
     issuer: options.issuer ?? authorization.origin,
     authorization_endpoint: authorization.toString(),
     token_endpoint: tokenEndpoint.toString(),
+    ...(revocation ? { revocation_endpoint: revocation.toString() } : {}),
   };
   const doFetch = options.fetch ?? fetch;
   const callbackPath = options.callbackPath ?? '/callback';
 
+  const sessions: Pick<IdentityUpstream, 'refreshUpstreamToken' | 'revokeUpstreamToken'> =
+    options.captureUpstreamToken === false
+      ? {}
+      : {
+          refreshUpstreamToken: (token, now) => refreshAtIdp(as, options, token, now),
+          revokeUpstreamToken: (token) => revokeAtIdp(as, options, token),
+        };
+
   return {
     name: options.name ?? 'oauth2',
     routes: [{ method: 'GET', path: callbackPath }],
+    ...sessions,
     begin: (pending, _request, ctx) => beginAuthorization(as, options, pending, ctx, false),
     async handle(request, ctx): Promise<UpstreamOutcome> {
       const result = await handleCallback(request, ctx, as, options, (response) =>

@@ -6,7 +6,9 @@ import {
   handleCallback,
   isCallbackResult,
   type OAuthClientSettings,
+  refreshAtIdp,
   requestOptions,
+  revokeAtIdp,
   upstreamTokenOf,
 } from './oauth-flow.js';
 import { type EmailPolicy, emailRefusal, failure, requireSecureUrl } from './shared.js';
@@ -24,7 +26,13 @@ export interface OidcUpstreamOptions extends Omit<OAuthClientSettings, 'scopes'>
    * neither used for allow-lists nor passed on).
    */
   readonly allowUnverifiedEmail?: boolean;
-  /** Keep the provider's access token with the grant (`identity.upstreamToken`); default `true`. */
+  /**
+   * Keep the provider's access token with the grant (`identity.upstreamToken`); default `true`. When the
+   * provider also issues a refresh token (ask for one: `offline_access` in `scopes`, or for Google
+   * `authorizationParams: { access_type: 'offline', prompt: 'consent' }`), it is kept sealed and used to
+   * refresh the access token when it expires and on the client's own refresh; revoking the grant revokes
+   * it at the provider when its metadata has a `revocation_endpoint` (RFC 7009).
+   */
   readonly captureUpstreamToken?: boolean;
   /** Adds application data to the grant from the verified ID token claims. */
   readonly props?: (claims: Readonly<oauth.IDToken>) => Props;
@@ -77,9 +85,25 @@ export function oidcUpstream(options: OidcUpstreamOptions): IdentityUpstream {
       502,
     );
 
+  const sessions: Pick<IdentityUpstream, 'refreshUpstreamToken' | 'revokeUpstreamToken'> =
+    options.captureUpstreamToken === false
+      ? {}
+      : {
+          async refreshUpstreamToken(token, now) {
+            const as = await discover(now).catch(() => null);
+            if (!as) return { ok: false, ended: false, reason: 'identity provider discovery failed' };
+            return refreshAtIdp(as, settings, token, now);
+          },
+          async revokeUpstreamToken(token) {
+            const as = await discover(Date.now()).catch(() => null);
+            if (as) await revokeAtIdp(as, settings, token);
+          },
+        };
+
   return {
     name: 'oidc',
     routes: [{ method: 'GET', path: callbackPath }],
+    ...sessions,
 
     async begin(pending, _request, ctx) {
       const as = await discover(ctx.now()).catch(() => null);

@@ -25,6 +25,7 @@ declare module 'oidc-provider' {
       },
     );
     Grant: typeof Grant;
+    on(event: 'grant.success', listener: (ctx: { oidc: { params: Record<string, unknown> } }) => void): this;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
     interactionFinished(

@@ -9,10 +9,16 @@ const ACCOUNTS: Record<string, { email: string; email_verified: boolean; name: s
   unverified: { email: 'mallory@corp.test', email_verified: false, name: 'Mallory' },
 };
 
-/** A real OpenID provider (oidc-provider) on loopback; `login` picks who signs in next. */
+/**
+ * A real OpenID provider (oidc-provider) on loopback; `login` picks who signs in next. It issues
+ * refresh tokens for `offline_access` with `prompt=consent` (rotated on every use, reuse refused) and
+ * serves RFC 7009 revocation.
+ */
 export interface TestOp extends LocalServer {
   readonly issuer: string;
   login: string;
+  /** The `grant_type` of every token request the provider answered with tokens, in order. */
+  readonly grants: string[];
 }
 
 /** Starts oidc-provider on 127.0.0.1 with one confidential client redirecting to `redirectUri`. */
@@ -44,7 +50,7 @@ export async function startOp(redirectUri: string): Promise<TestOp> {
         client_secret: 'op-client-secret',
         redirect_uris: [redirectUri],
         response_types: ['code'],
-        grant_types: ['authorization_code'],
+        grant_types: ['authorization_code', 'refresh_token'],
       },
     ],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
@@ -54,7 +60,8 @@ export async function startOp(redirectUri: string): Promise<TestOp> {
       return { accountId: id, claims: () => ({ sub: id, ...account }) };
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    features: { devInteractions: { enabled: false } },
+    features: { devInteractions: { enabled: false }, revocation: { enabled: true } },
+    rotateRefreshToken: () => true,
     pkce: { required: () => true },
     cookies: { keys: ['test-cookie-key-0123456789abcdef'] },
     ttl: {
@@ -64,11 +71,15 @@ export async function startOp(redirectUri: string): Promise<TestOp> {
       AccessToken: 600,
       IdToken: 600,
       AuthorizationCode: 60,
+      RefreshToken: 3600,
     },
   });
+  const grants: string[] = [];
+  provider.on('grant.success', (ctx) => void grants.push(String(ctx.oidc.params.grant_type)));
   return {
     ...server,
     issuer: server.url,
+    grants,
     get login() {
       return state.login;
     },

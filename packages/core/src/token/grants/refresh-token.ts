@@ -1,10 +1,13 @@
 import { issueTokenResponse } from '../issue.js';
 import { checkTokenResource, invalidGrant, refreshedScopes, requiredParam } from '../params.js';
+import { acceptRefreshRepeat, presentedCredential } from '../reuse.js';
+import { refreshUpstreamSession } from '../upstream-session.js';
 import type { GrantType } from './types.js';
 
 /**
  * The refresh token grant (RFC 6749 §6, OAuth 2.1 §4.3): refresh tokens rotate on every use. Replay
- * rule: reuse of a rotated refresh token revokes the whole grant (RFC 9700 §4.14.2).
+ * rule: reuse of a rotated refresh token revokes the whole grant (RFC 9700 §4.14.2), except a repeat by
+ * the same client within the reuse interval, which gets the same successor tokens (`../reuse.ts`).
  */
 export const refreshTokenGrant: GrantType = {
   name: 'refresh_token',
@@ -19,7 +22,8 @@ export const refreshTokenGrant: GrantType = {
 
     const consumed = await core.tokens.consumeRefresh(refreshToken);
     if (!consumed) throw invalidGrant('The refresh token is invalid or expired');
-    if (consumed.status === 'already_consumed') {
+    const repeat = acceptRefreshRepeat(core, consumed, client);
+    if (consumed.status === 'already_consumed' && !repeat) {
       // OAuth 2.1 §4.3.1 / RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole grant.
       core.config.onEvent({
         type: 'replay_detected',
@@ -34,6 +38,8 @@ export const refreshTokenGrant: GrantType = {
     if (!grant) throw invalidGrant('The authorization was revoked');
     checkTokenResource(form, grant.resource);
     const scopes = refreshedScopes(core, form, grant.scopes, consumed.record.scopes);
-    return issueTokenResponse(core, grant, scopes, true, 'refresh_token');
+    await refreshUpstreamSession(core, grant);
+    const presented = presentedCredential(refreshToken, consumed.record);
+    return issueTokenResponse(core, grant, scopes, true, 'refresh_token', presented);
   },
 };
