@@ -6,6 +6,7 @@ import {
   requestClientIp,
   type ToWebRequestOptions,
   toWebRequest,
+  UnsupportedMethodError,
 } from './request.js';
 import { sendWebResponse } from './response.js';
 
@@ -66,7 +67,7 @@ function tooLarge(limit: number): Response {
  * Runs a Web handler for one Node request and streams its response. Returns `false`, without touching
  * the response, when the handler returned `null` (the request is not ours).
  *
- * Errors become JSON: a malformed host gives 400 `invalid_request`, a body over the limit 413
+ * Errors become JSON: a malformed host gives 400 `invalid_request`, `TRACE` or `CONNECT` 501, a body over the limit 413
  * `invalid_request`, an exception in the handler 500 `server_error` (details go to `onError` only).
  */
 export async function handleNodeRequest(
@@ -96,6 +97,8 @@ export async function handleNodeRequest(
   } catch (error) {
     if (error instanceof BadRequestError) {
       response = options.fallthrough ? null : jsonError(400, 'invalid_request', error.message);
+    } else if (error instanceof UnsupportedMethodError) {
+      response = options.fallthrough ? null : jsonError(501, 'invalid_request', error.message);
     } else if (overLimit || error instanceof BodyTooLargeError) {
       overLimit = true;
       response = null;

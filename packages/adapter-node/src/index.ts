@@ -37,6 +37,7 @@ export {
   type ToWebRequestOptions,
   toWebHeaders,
   toWebRequest,
+  UnsupportedMethodError,
 } from './request.js';
 export { type SendResponseOptions, sendWebResponse, writeResponseHead } from './response.js';
 export {

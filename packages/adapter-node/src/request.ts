@@ -52,6 +52,23 @@ export class BadRequestError extends Error {
   }
 }
 
+/**
+ * Thrown for a method the Fetch standard forbids in a `Request` (`CONNECT`, `TRACE`, `TRACK`): none of
+ * Portcullis's routes serves it, so the adapters answer 501 (RFC 9110 §15.6.2) instead of failing.
+ */
+export class UnsupportedMethodError extends Error {
+  /** The refused method, upper-cased. */
+  readonly method: string;
+  constructor(method: string) {
+    super(`The ${method} method is not supported`);
+    this.name = 'UnsupportedMethodError';
+    this.method = method;
+  }
+}
+
+// Fetch standard §2.2.1: forbidden methods a Web `Request` cannot carry.
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
 const HOST_PATTERN = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+)(?::\d{1,5})?$/;
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
@@ -219,7 +236,8 @@ function refusedBodyStream(limit: number, onTooLarge?: () => void): ReadableStre
  * Converts a Node `IncomingMessage` into a Web `Request` without buffering the body: the body is a
  * lazily-read stream, limited to `bodyLimit` bytes.
  *
- * @throws BadRequestError when the host or request target is malformed. A body over the limit makes
+ * @throws BadRequestError when the host or request target is malformed.
+ * @throws UnsupportedMethodError for `CONNECT`, `TRACE` and `TRACK`. A body over the limit makes
  *   the body stream fail with {@link BodyTooLargeError} when read.
  * @example
  * ```ts
@@ -237,8 +255,9 @@ export function toWebRequest(req: IncomingMessage, options: ToWebRequestOptions 
   } catch {
     throw new BadRequestError('Malformed request target');
   }
-  const headers = toWebHeaders(req);
   const method = (req.method ?? 'GET').toUpperCase();
+  if (FORBIDDEN_METHODS.has(method)) throw new UnsupportedMethodError(method);
+  const headers = toWebHeaders(req);
   const init: RequestInit & { duplex?: 'half' } = { method, headers };
   if (options.signal) init.signal = options.signal;
   if (method !== 'GET' && method !== 'HEAD') {
