@@ -15,6 +15,7 @@ export default defineConfig({
       { find: /^@portcullis\/storage-sql$/, replacement: src('storage-sql/src/index.ts') },
       { find: /^@portcullis\/adapter-node$/, replacement: src('adapter-node/src/index.ts') },
       { find: /^@portcullis\/adapter-workers$/, replacement: src('adapter-workers/src/index.ts') },
+      { find: /^@portcullis\/cli$/, replacement: src('cli/src/index.ts') },
     ],
   },
   test: {

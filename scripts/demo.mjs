@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tsx = join(root, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
-const cli = join(root, 'packages', 'adapter-node', 'src', 'cli.ts');
+const cli = join(root, 'packages', 'cli', 'src', 'bin.ts');
 
 if (!existsSync(tsx)) {
   console.error('portcullis demo: dependencies are missing; run `pnpm install` first.');

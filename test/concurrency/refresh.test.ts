@@ -45,7 +45,7 @@ afterAll(() => {
 /**
  * The gateway script bundled once with esbuild (as the packages are built), so each gateway process
  * starts in a fraction of a second instead of compiling the sources again. The drivers stay external,
- * resolved from adapter-node's dependencies (pg, mysql2, better-sqlite3, ioredis).
+ * resolved from the CLI package's dependencies (pg, mysql2, better-sqlite3, ioredis).
  */
 const gateway: Promise<string> = (async () => {
   type Esbuild = { build(options: Record<string, unknown>): Promise<unknown> };
@@ -62,7 +62,7 @@ const gateway: Promise<string> = (async () => {
     external: ['pg', 'mysql2', 'mysql2/promise', 'better-sqlite3', 'ioredis'],
     logLevel: 'error',
   });
-  symlinkSync(join(ROOT, 'packages/adapter-node/node_modules'), join(buildDir, 'node_modules'), 'dir');
+  symlinkSync(join(ROOT, 'packages/cli/node_modules'), join(buildDir, 'node_modules'), 'dir');
   return outfile;
 })();
 

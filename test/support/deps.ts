@@ -1,22 +1,22 @@
 /**
  * Third-party test dependencies that live in a workspace package rather than at the root (the root
  * test folders have no package.json of their own): playwright-core and the MCP SDK are devDependencies
- * of packages/adapter-node, so they are loaded from there. One place to change if they move to the root.
+ * of packages/cli, so they are loaded from there. One place to change if they move to the root.
  */
 import { createRequire } from 'node:module';
 
-const fromAdapterNode = createRequire(new URL('../../packages/adapter-node/package.json', import.meta.url));
+const fromCliPackage = createRequire(new URL('../../packages/cli/package.json', import.meta.url));
 
-type Playwright = typeof import('../../packages/adapter-node/node_modules/playwright-core/index.js');
+type Playwright = typeof import('../../packages/cli/node_modules/playwright-core/index.js');
 
-/** playwright-core (CommonJS), resolved from packages/adapter-node. */
-export const playwright = fromAdapterNode('playwright-core') as Playwright;
+/** playwright-core (CommonJS), resolved from packages/cli. */
+export const playwright = fromCliPackage('playwright-core') as Playwright;
 
 export type {
   Browser as PlaywrightBrowser,
   BrowserContext,
   Page,
-} from '../../packages/adapter-node/node_modules/playwright-core/index.js';
+} from '../../packages/cli/node_modules/playwright-core/index.js';
 
 /** The Debian chromium the browser tests drive, and the flags they use. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -34,19 +34,19 @@ export {
   discoverOAuthProtectedResourceMetadata,
   type OAuthClientProvider,
   UnauthorizedError,
-} from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/auth.js';
-export { Client } from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.js';
-export { StdioClientTransport } from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/stdio.js';
-export { StreamableHTTPClientTransport } from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/client/streamableHttp.js';
-export { McpServer } from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/server/mcp.js';
+} from '../../packages/cli/node_modules/@modelcontextprotocol/sdk/dist/esm/client/auth.js';
+export { Client } from '../../packages/cli/node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.js';
+export { StdioClientTransport } from '../../packages/cli/node_modules/@modelcontextprotocol/sdk/dist/esm/client/stdio.js';
+export { StreamableHTTPClientTransport } from '../../packages/cli/node_modules/@modelcontextprotocol/sdk/dist/esm/client/streamableHttp.js';
+export { McpServer } from '../../packages/cli/node_modules/@modelcontextprotocol/sdk/dist/esm/server/mcp.js';
 export type {
   OAuthClientInformationMixed,
   OAuthClientMetadata,
   OAuthTokens,
-} from '../../packages/adapter-node/node_modules/@modelcontextprotocol/sdk/dist/esm/shared/auth.js';
+} from '../../packages/cli/node_modules/@modelcontextprotocol/sdk/dist/esm/shared/auth.js';
 
 /** Path of the mcp-remote CLI (a devDependency of packages/adapter-node). */
-export const MCP_REMOTE = fromAdapterNode.resolve('mcp-remote/dist/proxy.js');
+export const MCP_REMOTE = fromCliPackage.resolve('mcp-remote/dist/proxy.js');
 
 const fromAdapterWorkers = createRequire(
   new URL('../../packages/adapter-workers/package.json', import.meta.url),

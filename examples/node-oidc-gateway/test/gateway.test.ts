@@ -9,7 +9,7 @@ import { toNodeListener } from '@portcullis/adapter-node';
 import { pinUpstream } from '@portcullis/core/upstreams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, PinOAuthProvider } from '../../../packages/adapter-node/test/helpers/mcp-client.js';
-import { freePort } from '../../../packages/adapter-node/test/helpers/spawn.js';
+import { freePort } from '../../../packages/cli/test/helpers/spawn.js';
 import { readEnv } from '../src/config.js';
 import { createGateway, type OidcGateway } from '../src/gateway.js';
 

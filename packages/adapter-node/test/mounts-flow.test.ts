@@ -3,7 +3,7 @@ import { protectMcpServer } from '@portcullis/core/mcp';
 import { pinUpstream } from '@portcullis/core/upstreams';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lazyAuthenticator } from '../../../test/support/lazy-authenticator.js';
-import { createDemoMcpServer } from '../src/demo-mcp.js';
+import { createDemoMcpServer } from '../../cli/src/demo-mcp.js';
 import { clientIp, type RoutableServer } from '../src/index.js';
 import { connectClient, PinOAuthProvider, whoami } from './helpers/mcp-client.js';
 import { type Mounted, type MountKind, mount } from './helpers/mounts.js';

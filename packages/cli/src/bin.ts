@@ -4,8 +4,8 @@
  * environment variables or `--config file.json`. Run `portcullis --help` for every option.
  * @module
  */
-import type { Gateway } from './cli/gateway.js';
-import { runCli } from './cli/main.js';
+import type { Gateway } from './gateway.js';
+import { runCli } from './main.js';
 
 const io = {
   out: (line: string) => process.stdout.write(`${line}\n`),

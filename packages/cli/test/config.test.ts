@@ -9,7 +9,7 @@ import {
   loadOrCreateSecret,
   openStorage,
   parseConfig,
-} from '../src/gateway.js';
+} from '../src/index.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -184,7 +184,7 @@ describe('storage from STORAGE_URL', () => {
 describe('README', () => {
   it('documents every CLI option', async () => {
     const { readFile } = await import('node:fs/promises');
-    const { OPTIONS } = await import('../src/gateway.js');
+    const { OPTIONS } = await import('../src/index.js');
     const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
     for (const option of OPTIONS) {
       expect(readme).toMatch(new RegExp(`\\| \`${option.env}\` +\\| \`${option.key}\` +\\|`));

@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClient, PinOAuthProvider, whoami } from './helpers/mcp-client.js';
+import { connectClient, PinOAuthProvider, whoami } from '../../adapter-node/test/helpers/mcp-client.js';
 import { type CliProcess, freePort, spawnCli } from './helpers/spawn.js';
 import { startUpstreamMcp } from './helpers/upstream.js';
 
@@ -250,7 +250,7 @@ describe('portcullis CLI', () => {
 
 describe('startGateway behind a TLS-terminating proxy', () => {
   it('announces the PUBLIC_URL issuer whatever Host the proxy forwards', async () => {
-    const { parseConfig, startGateway } = await import('../src/gateway.js');
+    const { parseConfig, startGateway } = await import('../src/index.js');
     const gateway = await startGateway(
       parseConfig({
         port: 0,

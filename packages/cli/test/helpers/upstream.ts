@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { toNodeListener } from '../../src/index.js';
+import { toNodeListener } from '@portcullis/adapter-node';
 
 /** A local, unauthenticated upstream MCP server that records the headers of every request it gets. */
 export async function startUpstreamMcp(): Promise<{ url: string; seen: Headers[]; close(): Promise<void> }> {

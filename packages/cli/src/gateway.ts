@@ -2,6 +2,13 @@ import { randomInt } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  clientIp,
+  type FetchHandler,
+  gracefulShutdown,
+  handleNodeRequest,
+  portcullisRoutes,
+} from '@portcullis/adapter-node';
+import {
   type AuthorizationServer,
   ConfigurationError,
   createAuthorizationServer,
@@ -17,11 +24,8 @@ import {
   type UpstreamCredentials,
 } from '@portcullis/core/mcp';
 import { pinUpstream } from '@portcullis/core/upstreams';
-import { createDemoMcpServer } from '../demo-mcp.js';
-import { clientIp, type FetchHandler, handleNodeRequest } from '../http.js';
-import { portcullisRoutes } from '../mount.js';
-import { gracefulShutdown } from '../serve.js';
 import { ConfigError, type GatewayConfig } from './config.js';
+import { createDemoMcpServer } from './demo-mcp.js';
 import { oidcIdentity } from './identity.js';
 import { loadOrCreateSecret } from './secret.js';
 import { openStorage } from './storage.js';
