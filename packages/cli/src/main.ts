@@ -23,7 +23,7 @@ export function packageVersion(): string {
         name?: string;
         version?: string;
       };
-      if (pkg.name === '@portcullis/adapter-node' && pkg.version) return pkg.version;
+      if (pkg.name === '@portcullis/cli' && pkg.version) return pkg.version;
     } catch {
       // not here; look one directory up
     }

@@ -191,3 +191,17 @@ describe('README', () => {
     }
   });
 });
+
+describe('--version', () => {
+  it("prints this package's version", async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { runCli } = await import('../src/index.js');
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const out: string[] = [];
+    const result = await runCli(['--version'], {}, { out: (line) => out.push(line), err: () => undefined });
+    expect(result).toEqual({ exitCode: 0 });
+    expect(out).toEqual([pkg.version]);
+  });
+});
