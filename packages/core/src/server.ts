@@ -3,7 +3,7 @@ import { CONSENT_PATH, consentDecision } from './authorize/consent.js';
 import { authorize } from './authorize/endpoint.js';
 import { settleOutcome } from './authorize/settle.js';
 import { upstreamContext } from './authorize/upstream-context.js';
-import { CLIENT_AUTH_METHODS } from './clients/authenticate.js';
+import { CLIENT_AUTHENTICATION, type ClientAuthMethod } from './clients/authenticate.js';
 import { Core } from './context.js';
 import { introspect } from './endpoints/introspect.js';
 import {
@@ -67,12 +67,24 @@ function grantTypesOf(extensions: readonly Extension[]): readonly GrantType[] {
   return grants;
 }
 
+/** The client authentication methods of a server: the built-in ones, then its extensions' (names unique). */
+function authMethodsOf(extensions: readonly Extension[]): readonly ClientAuthMethod[] {
+  const methods = [...CLIENT_AUTHENTICATION, ...extensions.flatMap((e) => e.clientAuthentication ?? [])];
+  const names = methods.map((m) => m.name);
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated)
+    throw new ConfigurationError(
+      `Invalid Portcullis options:\n  - extensions: the client authentication method ${repeated} is added twice`,
+    );
+  return methods;
+}
+
 /** The routes of the authorization server: every endpoint, its methods, error style and CORS. */
 function routes(core: Core, grants: readonly GrantType[], extensions: readonly Extension[]): Route[] {
   const base = core.basePath;
   const sources = {
     grantTypes: core.grantTypes,
-    authMethods: CLIENT_AUTH_METHODS,
+    authMethods: core.clientAuthentication.map((method) => method.name),
     extra: () => Object.assign({}, ...extensions.map((e) => e.metadata?.(core) ?? {})),
   };
   const { upstream } = core.config;
@@ -180,6 +192,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
   const core = new Core(
     config,
     grants.map((grant) => grant.name),
+    authMethodsOf(extensions),
   );
   const router = new Router(routes(core, grants, extensions), core.config);
   const guard = ownResourceGuard(core);
