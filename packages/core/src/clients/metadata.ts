@@ -110,10 +110,12 @@ function supportedSubset(
  */
 function applicationType(value: unknown, redirectUris: readonly string[]): 'native' | 'web' {
   if (value === 'native' || value === 'web') return value;
-  const native = redirectUris.length > 0 && redirectUris.every((uri) => {
-    const url = new URL(uri);
-    return isLoopbackHttp(url) || (url.protocol !== 'https:' && url.protocol !== 'http:');
-  });
+  const native =
+    redirectUris.length > 0 &&
+    redirectUris.every((uri) => {
+      const url = new URL(uri);
+      return isLoopbackHttp(url) || (url.protocol !== 'https:' && url.protocol !== 'http:');
+    });
   return native ? 'native' : 'web';
 }
 
@@ -131,7 +133,9 @@ export function validateMetadata(
   body: Record<string, unknown>,
   fallbackAuthMethod: AuthMethodName = 'client_secret_basic',
 ): ClientMetadata {
-  const listed = Array.isArray(body.grant_types) ? body.grant_types.filter((g) => typeof g === 'string') : undefined;
+  const listed = Array.isArray(body.grant_types)
+    ? body.grant_types.filter((g) => typeof g === 'string')
+    : undefined;
   const redirects = supportedSubset(listed, support.grantTypes, [REDIRECT_GRANT]).includes(REDIRECT_GRANT);
   if (redirects || body.redirect_uris !== undefined) checkRedirectUris(body.redirect_uris);
   const parsed = metadataSchema.safeParse(body, { error: englishErrors });
