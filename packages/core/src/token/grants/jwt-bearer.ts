@@ -12,7 +12,7 @@ import { parsePublicJwks } from '../../jose/jwt.js';
 import type { HttpFetch } from '../../jose/types.js';
 import { ConfigurationError } from '../../options.js';
 import { type ConfiguredResource, sameResource } from '../../rules/resource.js';
-import { clientScopePolicy, grantScopes, parseScope } from '../../rules/scope.js';
+import { clientScopePolicy, grantScopes, parseScope, resourceScopes } from '../../rules/scope.js';
 import type { Identity } from '../../types.js';
 import { issueTokenResponse } from '../issue.js';
 import { invalidGrant, requestedResource, requiredParam, scopesOrRefuse } from '../params.js';
@@ -104,11 +104,14 @@ export function jwtBearerGrant(options: EnterpriseManagedAuthorizationOptions): 
       const resource = assertedResource(core, form, jag);
       const policy = clientScopePolicy(core.config, client.scope, resource.scopes);
       const limited = jag.scopes.length > 0;
+      const requested = parseScope(form.get('scope'));
+      const named = resourceScopes(requested ?? []).length > 0;
+      // EMA §7.2.1: the intersection of the requested scopes and the ID-JAG's, never a fallback.
       const scopes = scopesOrRefuse(
-        grantScopes(parseScope(form.get('scope')) ?? (limited ? [...jag.scopes] : undefined), {
+        grantScopes(requested, {
           ...policy,
           grantable: (s) => policy.grantable(s) && (!limited || jag.scopes.includes(s)),
-          defaults: limited ? jag.scopes : policy.defaults,
+          defaults: named ? [] : limited ? jag.scopes : policy.defaults,
         }),
       );
       const email = typeof jag.claims.email === 'string' ? jag.claims.email : undefined;
