@@ -9,7 +9,7 @@ import { type PrivateKeyJwtOptions, privateKeyJwtMethod } from '../clients/priva
 import type { Extension } from '../extension.js';
 import { ID_JAG_GRANT_PROFILE } from '../jose/id-jag.js';
 import { ASYMMETRIC_ALGORITHMS } from '../jose/jwt.js';
-import { clientCredentialsGrant } from '../token/grants/client-credentials.js';
+import { type ClientCredentialsOptions, clientCredentialsGrant } from '../token/grants/client-credentials.js';
 import { type EnterpriseManagedAuthorizationOptions, jwtBearerGrant } from '../token/grants/jwt-bearer.js';
 import { type TokenExchangeOptions, tokenExchangeGrant } from '../token/grants/token-exchange.js';
 
@@ -18,6 +18,7 @@ export type { Extension } from '../extension.js';
 export type { TrustedIdp, VerifiedIdJag } from '../jose/id-jag.js';
 export { ID_JAG_GRANT_PROFILE, JWT_BEARER_GRANT_TYPE } from '../jose/id-jag.js';
 export type { AsymmetricAlgorithm } from '../jose/jwt.js';
+export type { ClientCredentialsOptions, MachineClient } from '../token/grants/client-credentials.js';
 export type { EnterpriseManagedAuthorizationOptions } from '../token/grants/jwt-bearer.js';
 export {
   ACCESS_TOKEN_TYPE,
@@ -48,10 +49,13 @@ export function privateKeyJwt(options: PrivateKeyJwtOptions = {}): Extension {
   };
 }
 
-/** The client credentials grant for confidential and `private_key_jwt` clients (MCP SEP-1046). */
-export const clientCredentials = (): Extension => ({
+/**
+ * The client credentials grant (MCP SEP-1046) for the confidential and `private_key_jwt` clients the
+ * options allow: `{ clients: [client_id, …] }` and/or `{ allow(client) }`.
+ */
+export const clientCredentials = (options: ClientCredentialsOptions): Extension => ({
   name: 'client-credentials',
-  grantTypes: [clientCredentialsGrant],
+  grantTypes: [clientCredentialsGrant(options)],
 });
 
 /** RFC 8693 token exchange between the configured resources, downscoped, with `act` (see the options). */

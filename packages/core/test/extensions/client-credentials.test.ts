@@ -10,9 +10,12 @@ import { discover, ISSUER, keyPair, oauthError, register, serverWith } from './s
 
 const RESOURCES = [{ path: '/mcp' }, { path: '/tools', scopes: ['tools'] }];
 
+/** The clients the tests allow (the registered ones; `machine` adds each). */
+const allowed = new Set<string>();
+
 async function setup(overrides = {}) {
   return serverWith({
-    extensions: [clientCredentials(), privateKeyJwt()],
+    extensions: [clientCredentials({ allow: ({ clientId }) => allowed.has(clientId) }), privateKeyJwt()],
     now: Date.now,
     scopes: { supported: ['mcp', 'mcp:read', 'tools'] },
     resources: RESOURCES,
@@ -21,8 +24,15 @@ async function setup(overrides = {}) {
 }
 
 /** Registers a machine client: client_credentials only, no redirect URIs. */
-const machine = (fetcher: (r: Request) => Promise<Response>, metadata: Record<string, unknown>) =>
-  register(fetcher, { grant_types: ['client_credentials'], redirect_uris: undefined, ...metadata });
+async function machine(fetcher: (r: Request) => Promise<Response>, metadata: Record<string, unknown>) {
+  const registered = await register(fetcher, {
+    grant_types: ['client_credentials'],
+    redirect_uris: undefined,
+    ...metadata,
+  });
+  allowed.add(registered.client_id);
+  return registered;
+}
 
 describe('clientCredentials()', () => {
   it.each([
@@ -129,6 +139,60 @@ describe('clientCredentials()', () => {
         .then((r) => oauth.processClientCredentialsResponse(as, { client_id }, r)),
     );
     expect(refused).toMatchObject({ error: 'invalid_scope', status: 400 });
+  });
+
+  it('refuses a client the options do not allow with unauthorized_client', async () => {
+    const { server, as, options } = await setup();
+    // Registered by anyone (open registration), not allowed by the operator.
+    const { client_id, client_secret } = await register(server.fetch, {
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      redirect_uris: undefined,
+    });
+    const refused = await oauthError(
+      oauth
+        .clientCredentialsGrantRequest(
+          as,
+          { client_id },
+          oauth.ClientSecretBasic(client_secret!),
+          {},
+          options,
+        )
+        .then((r) => oauth.processClientCredentialsResponse(as, { client_id }, r)),
+    );
+    expect(refused).toMatchObject({ error: 'unauthorized_client', status: 400 });
+    expect(refused.description).toContain('may not use');
+  });
+
+  it('allows the client_ids listed in clients', async () => {
+    const key = await keyPair('ES256');
+    const id = 'https://agent.example.com/client.json';
+    const document = {
+      client_id: id,
+      token_endpoint_auth_method: 'private_key_jwt',
+      grant_types: ['client_credentials'],
+      jwks: { keys: [key.publicJwk] },
+    };
+    const { as, options } = await setup({
+      extensions: [clientCredentials({ clients: [id] }), privateKeyJwt()],
+      clientIdMetadataDocuments: {
+        fetch: async () =>
+          new Response(JSON.stringify(document), { headers: { 'content-type': 'application/json' } }),
+      },
+    });
+    const tokens = await oauth.processClientCredentialsResponse(
+      as,
+      { client_id: id },
+      await oauth.clientCredentialsGrantRequest(
+        as,
+        { client_id: id },
+        oauth.PrivateKeyJwt({ key: key.privateKey, kid: key.kid }),
+        {},
+        options,
+      ),
+    );
+    expect(tokens.access_token).toMatch(/^pcat_/);
+    expect(() => clientCredentials({})).toThrow(/allowed clients/);
   });
 
   it('refuses public clients with unauthorized_client', async () => {

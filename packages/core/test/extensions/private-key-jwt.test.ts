@@ -12,7 +12,7 @@ import { REAL_DOCUMENTS } from '../fixtures/real-clients.js';
 import { makeServer, obtainCode, registerClient, tokenRequest, VERIFIER } from '../helpers.js';
 import { discover, ISSUER, inProcess, json, keyPair, oauthError, register, serverWith } from './support.js';
 
-const EXTENSIONS = [privateKeyJwt(), clientCredentials()];
+const EXTENSIONS = [privateKeyJwt(), clientCredentials({ allow: () => true })];
 const ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 
 /** A server with private_key_jwt and client credentials, and a client registered with one key. */

@@ -41,7 +41,7 @@ async function twoInstances(file: string, idpKey: Awaited<ReturnType<typeof keyP
       secret: SECRET,
       extensions: [
         privateKeyJwt(),
-        clientCredentials(),
+        clientCredentials({ allow: () => true }),
         enterpriseManagedAuthorization({
           trustedIssuers: [{ issuer: IDP, jwksUri: `${IDP}/jwks` }],
           fetch: async () => json({ keys: [idpKey.publicJwk] }),
