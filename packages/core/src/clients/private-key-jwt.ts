@@ -9,7 +9,7 @@ import type { AsymmetricAlgorithm } from '../jose/jwt.js';
 import type { HttpFetch } from '../jose/types.js';
 import type { ClientAuthMethod } from './authenticate.js';
 
-/** Options of {@link privateKeyJwtMethod}. */
+/** Options of `privateKeyJwt()`. */
 export interface PrivateKeyJwtOptions {
   /** Longest accepted time from now to an assertion's `exp`, seconds; default 300. */
   readonly maxLifetimeSeconds?: number;

@@ -16,7 +16,7 @@ export interface MachineClient {
   readonly softwareId?: string;
 }
 
-/** Options of {@link clientCredentialsGrant}: which clients may get tokens without a user (one is required). */
+/** Options of `clientCredentials()`: which clients may get tokens without a user (one is required). */
 export interface ClientCredentialsOptions {
   /** The client_ids allowed (registered clients, or Client ID Metadata Document URLs). */
   readonly clients?: readonly string[];

@@ -18,7 +18,7 @@ import { issueTokenResponse } from '../issue.js';
 import { invalidGrant, requestedResource, requiredParam, scopesOrRefuse } from '../params.js';
 import type { GrantType } from './types.js';
 
-/** Options of {@link jwtBearerGrant}. */
+/** Options of `enterpriseManagedAuthorization()`. */
 export interface EnterpriseManagedAuthorizationOptions {
   /** The enterprise IdPs whose ID-JAGs are accepted (issuer and `jwks_uri` or `jwks`). */
   readonly trustedIssuers: readonly TrustedIdp[];

@@ -52,7 +52,7 @@ export type TokenExchangePolicy = (
   request: TokenExchangeRequest,
 ) => TokenExchangeDecision | Promise<TokenExchangeDecision>;
 
-/** Options of {@link tokenExchangeGrant}. */
+/** Options of `tokenExchange()`. */
 export interface TokenExchangeOptions {
   /** The resource servers that may exchange; without it, `policy` alone decides who may. */
   readonly exchangers?: readonly TokenExchanger[];
