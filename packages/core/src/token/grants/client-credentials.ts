@@ -1,13 +1,10 @@
-import { SECRET_METHODS } from '../../clients/auth-methods.js';
+import { isConfidentialMethod } from '../../clients/auth-methods.js';
 import { OAuthError } from '../../errors.js';
 import { clientScopePolicy, grantScopes, parseScope } from '../../rules/scope.js';
-import type { AuthMethodName, ClientRecord } from '../../stores/schemas.js';
+import type { ClientRecord } from '../../stores/schemas.js';
 import { issueTokenResponse } from '../issue.js';
 import { requestedResource, scopesOrRefuse } from '../params.js';
 import type { GrantType } from './types.js';
-
-/** The methods that prove a client's identity (SEP-1046: a shared secret or an RFC 7523 assertion). */
-const CONFIDENTIAL: readonly AuthMethodName[] = [...SECRET_METHODS, 'private_key_jwt'];
 
 /** The client a client-credentials policy decides on. */
 export interface MachineClient {
@@ -48,7 +45,7 @@ export function clientCredentialsGrant(options: ClientCredentialsOptions): Grant
     enabled: () => true,
     async handle({ core, form, client, authMethod }) {
       // RFC 6749 §4.4: only a confidential client may use this grant.
-      if (!CONFIDENTIAL.includes(authMethod))
+      if (!isConfidentialMethod(authMethod))
         throw new OAuthError(
           'unauthorized_client',
           'The client_credentials grant needs client authentication (client_secret_basic, client_secret_post or private_key_jwt)',

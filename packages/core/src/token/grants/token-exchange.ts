@@ -1,4 +1,4 @@
-import { SECRET_METHODS } from '../../clients/auth-methods.js';
+import { isConfidentialMethod } from '../../clients/auth-methods.js';
 import type { Core } from '../../context.js';
 import { OAuthError } from '../../errors.js';
 import { type ConfiguredResource, sameResource } from '../../rules/resource.js';
@@ -60,8 +60,6 @@ export interface TokenExchangeOptions {
   readonly policy?: TokenExchangePolicy;
 }
 
-const CONFIDENTIAL: readonly AuthMethodName[] = [...SECRET_METHODS, 'private_key_jwt'];
-
 /** RFC 8693 §2.1: a token parameter with its type, which must be an access token of this server. */
 async function presentedToken(core: Core, form: ReadonlyMap<string, string>, name: 'subject' | 'actor') {
   const token = form.get(`${name}_token`);
@@ -109,7 +107,7 @@ function exchangedScopes(form: ReadonlyMap<string, string>, subject: VerifiedTok
 
 /** Who may exchange: a confidential client, listed as an exchanger for the subject token's resource. */
 function checkExchanger(options: TokenExchangeOptions, client: ClientRecord, method: AuthMethodName) {
-  if (!CONFIDENTIAL.includes(method))
+  if (!isConfidentialMethod(method))
     throw new OAuthError('unauthorized_client', 'Token exchange needs client authentication');
   if (!options.exchangers) return undefined;
   const exchanger = options.exchangers.find((e) => e.clientId === client.clientId);
