@@ -55,29 +55,27 @@ export interface AuthorizationServer extends Authenticator, UpstreamTokenSource 
 
 const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** The grant types of a server: the built-in ones, then those its extensions add (names are unique). */
-function grantTypesOf(extensions: readonly Extension[]): readonly GrantType[] {
-  const grants = [...GRANT_TYPES, ...extensions.flatMap((e) => e.grantTypes ?? [])];
-  const names = grants.map((g) => g.name);
+/** A list of named features whose names must be unique (each grant type or method added once). */
+function uniqueNames<T extends { readonly name: string }>(items: readonly T[], what: string): readonly T[] {
+  const names = items.map((item) => item.name);
   const repeated = names.find((name, i) => names.indexOf(name) !== i);
   if (repeated)
     throw new ConfigurationError(
-      `Invalid Portcullis options:\n  - extensions: the grant type ${repeated} is added twice`,
+      `Invalid Portcullis options:\n  - extensions: the ${what} ${repeated} is added twice`,
     );
-  return grants;
+  return items;
 }
 
-/** The client authentication methods of a server: the built-in ones, then its extensions' (names unique). */
-function authMethodsOf(extensions: readonly Extension[]): readonly ClientAuthMethod[] {
-  const methods = [...CLIENT_AUTHENTICATION, ...extensions.flatMap((e) => e.clientAuthentication ?? [])];
-  const names = methods.map((m) => m.name);
-  const repeated = names.find((name, i) => names.indexOf(name) !== i);
-  if (repeated)
-    throw new ConfigurationError(
-      `Invalid Portcullis options:\n  - extensions: the client authentication method ${repeated} is added twice`,
-    );
-  return methods;
-}
+/** The grant types of a server: the built-in ones, then those its extensions add. */
+const grantTypesOf = (extensions: readonly Extension[]): readonly GrantType[] =>
+  uniqueNames([...GRANT_TYPES, ...extensions.flatMap((e) => e.grantTypes ?? [])], 'grant type');
+
+/** The client authentication methods of a server: the built-in ones, then its extensions'. */
+const authMethodsOf = (extensions: readonly Extension[]): readonly ClientAuthMethod[] =>
+  uniqueNames(
+    [...CLIENT_AUTHENTICATION, ...extensions.flatMap((e) => e.clientAuthentication ?? [])],
+    'client authentication method',
+  );
 
 /** The routes of the authorization server: every endpoint, its methods, error style and CORS. */
 function routes(core: Core, grants: readonly GrantType[], extensions: readonly Extension[]): Route[] {

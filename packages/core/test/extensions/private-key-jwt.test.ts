@@ -70,6 +70,12 @@ describe('privateKeyJwt()', () => {
     expect(plain.token_endpoint_auth_signing_alg_values_supported).toBeUndefined();
   });
 
+  it('refuses to be installed twice', () => {
+    expect(() => makeServer({ extensions: [privateKeyJwt(), privateKeyJwt()] })).toThrow(
+      /client authentication method private_key_jwt is added twice/,
+    );
+  });
+
   it('authenticates at the revocation and introspection endpoints', async () => {
     const { as, client, auth, redeem, options } = await setup();
     const { access_token } = await redeem();
