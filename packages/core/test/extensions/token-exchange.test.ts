@@ -256,6 +256,19 @@ describe('tokenExchange()', () => {
     expect(await oauthError(exchange({ resource: TOOLS }))).toMatchObject({ error: 'invalid_target' });
   });
 
+  it('lets one exchanger be several resources, each with its own targets', async () => {
+    const { exchange, server } = await setup({
+      exchangers: [
+        { clientId: EXCHANGER, resource: MCP, targets: [MCP] },
+        { clientId: EXCHANGER, resource: TOOLS, targets: [MCP] },
+      ],
+    });
+    const other = await register(server.fetch, { token_endpoint_auth_method: 'none' });
+    const forTools = await issueTokens(server.fetch, other.client_id, { scope: 'mcp:read', resource: TOOLS });
+    expect((await exchange({ resource: MCP, subject_token: forTools.access_token })).scope).toBe('mcp:read');
+    expect(await oauthError(exchange({ resource: TOOLS }))).toMatchObject({ error: 'invalid_target' });
+  });
+
   it('lets the policy refuse or narrow, and tells it who asks for what', async () => {
     const seen: unknown[] = [];
     const { exchange } = await setup({

@@ -105,14 +105,15 @@ function exchangedScopes(form: ReadonlyMap<string, string>, subject: VerifiedTok
   return scopes;
 }
 
-/** Who may exchange: a confidential client, listed as an exchanger for the subject token's resource. */
-function checkExchanger(options: TokenExchangeOptions, client: ClientRecord, method: AuthMethodName) {
+/** Who may exchange: a confidential client, listed in `exchangers` (once per resource it is). */
+function exchangerEntries(options: TokenExchangeOptions, client: ClientRecord, method: AuthMethodName) {
   if (!isConfidentialMethod(method))
     throw new OAuthError('unauthorized_client', 'Token exchange needs client authentication');
   if (!options.exchangers) return undefined;
-  const exchanger = options.exchangers.find((e) => e.clientId === client.clientId);
-  if (!exchanger) throw new OAuthError('unauthorized_client', 'This client may not exchange tokens');
-  return exchanger;
+  const entries = options.exchangers.filter((e) => e.clientId === client.clientId);
+  if (entries.length === 0)
+    throw new OAuthError('unauthorized_client', 'This client may not exchange tokens');
+  return entries;
 }
 
 /**
@@ -133,9 +134,10 @@ export function tokenExchangeGrant(options: TokenExchangeOptions): GrantType {
       if (requestedType !== undefined && requestedType !== ACCESS_TOKEN_TYPE)
         throw new OAuthError('invalid_request', `Only ${ACCESS_TOKEN_TYPE} can be requested`);
       requiredParam(form, 'subject_token');
-      const exchanger = checkExchanger(options, client, authMethod);
+      const entries = exchangerEntries(options, client, authMethod);
       const subject = (await presentedToken(core, form, 'subject'))!;
-      if (exchanger && !sameResource(subject.record.resource, exchanger.resource))
+      const exchanger = entries?.find((e) => sameResource(subject.record.resource, e.resource));
+      if (entries && !exchanger)
         throw invalidGrant('The subject token was not issued for the resource this client is');
       const to = target(core, form);
       if (exchanger?.targets && !exchanger.targets.some((r) => sameResource(r, to.resource)))
