@@ -250,6 +250,46 @@ describe('privateKeyJwt() with jwks_uri', () => {
     expect(fetched).toEqual([JWKS_URI]);
   });
 
+  it('follows the key set’s Cache-Control like a metadata document, never under the 30 s cooldown', async () => {
+    const key = await keyPair('ES256');
+    const fetched: string[] = [];
+    let skew = 0;
+    const { server, as, options } = await serverWith({
+      extensions: EXTENSIONS,
+      now: () => Date.now() + skew,
+      clientIdMetadataDocuments: {
+        fetch: async (url: string) => {
+          fetched.push(url);
+          return json({ keys: [key.publicJwk] }, { 'cache-control': 'no-store' });
+        },
+      },
+    });
+    const { client_id } = await register(server.fetch, {
+      token_endpoint_auth_method: 'private_key_jwt',
+      grant_types: ['client_credentials'],
+      redirect_uris: undefined,
+      jwks_uri: JWKS_URI,
+    });
+    const redeem = async () =>
+      oauth.processClientCredentialsResponse(
+        as,
+        { client_id },
+        await oauth.clientCredentialsGrantRequest(
+          as,
+          { client_id },
+          oauth.PrivateKeyJwt({ key: key.privateKey, kid: key.kid }),
+          {},
+          options,
+        ),
+      );
+    await redeem();
+    await redeem();
+    expect(fetched).toHaveLength(1);
+    skew = 31_000;
+    await redeem();
+    expect(fetched).toHaveLength(2);
+  });
+
   it('refuses a jwks_uri at a private address, at registration and when a stored one is used', async () => {
     const fetched: string[] = [];
     const { server, storage, as } = await serverWith({
