@@ -4,6 +4,7 @@
  * that client does it (see drive.ts). A client whose own bug breaks the flow is asserted to fail exactly
  * as its entry documents.
  */
+import { privateKeyJwt } from '@portcullis/core/extensions';
 import { describe, expect, it } from 'vitest';
 import { loadCorpus, parseEntry } from './corpus.js';
 import { jose } from './deps.js';
@@ -123,3 +124,23 @@ describe.each(buggy.map((entry) => [entry.client, entry] as const))(
     });
   },
 );
+
+/** Clients that authenticate with private_key_jwt when the server advertises it (ChatGPT). */
+const assertionClients = working.filter(
+  (entry) => Array.isArray(entry.token.auth) && entry.token.auth.includes('private_key_jwt'),
+);
+
+describe.each(assertionClients.map((entry) => [entry.client, entry] as const))(
+  '%s with privateKeyJwt() installed',
+  (_name, entry) => {
+    it(`${entry.id}: authenticates with its signed assertion, code and refresh`, async () => {
+      const report = await drive(entry, { extensions: [privateKeyJwt()] });
+      expectCompleted(report, entry.connections?.count ?? 1);
+      for (const flow of report.flows) expect(flow.tokenAuth).toBe('private_key_jwt');
+    });
+  },
+);
+
+it('has clients that use private_key_jwt', () => {
+  expect(assertionClients.map((entry) => entry.id)).toContain('chatgpt');
+});

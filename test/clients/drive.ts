@@ -5,6 +5,7 @@
  * token request and client authentication, real MCP requests with the token, and its refresh.
  * Any step the server refuses stops the flow with a FlowError naming the step, status and error.
  */
+import type { Extension } from '@portcullis/core';
 import type { CorpusEntry } from './corpus.js';
 import { approve, authorizationRequest, readCallback, resourceValue } from './harness/authorize.js';
 import { discover } from './harness/discovery.js';
@@ -116,8 +117,14 @@ function inConnection(error: unknown, i: number, count: number): unknown {
  * the other; different users (a hosted connector's) connect at the same time, each from a browser of
  * their own, while the client's backend calls share one address.
  */
-export async function drive(entry: CorpusEntry): Promise<DriveReport> {
-  const server = await startCorpusServer({ cimd: entry.server?.client_id_metadata_documents ?? true });
+export async function drive(
+  entry: CorpusEntry,
+  options: { extensions?: readonly Extension[] } = {},
+): Promise<DriveReport> {
+  const server = await startCorpusServer({
+    cimd: entry.server?.client_id_metadata_documents ?? true,
+    ...options,
+  });
   const http = new ClientHttp(entry);
   const count = entry.connections?.count ?? 1;
   const connection = (i: number, browser: string) =>

@@ -50,6 +50,7 @@ async function verifyOwnToken(core: Core, token: string, resource: string): Prom
         resource: record.resource,
         props: secrets.props as Props,
         expiresAt: Math.floor(record.expiresAt / 1000),
+        ...(record.act ? { act: record.act } : {}),
         ...(secrets.upstreamToken ? { upstreamToken: withoutRefreshToken(secrets.upstreamToken) } : {}),
       },
     };

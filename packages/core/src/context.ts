@@ -1,5 +1,6 @@
 import { BrowserBinding } from './authorize/browser.js';
 import { RESPONSE_TYPES } from './authorize/checks/response-type.js';
+import { CLIENT_AUTHENTICATION, type ClientAuthMethod } from './clients/authenticate.js';
 import type { MetadataSupport } from './clients/metadata.js';
 import { KeyRing } from './crypto/keys.js';
 import { randomToken } from './crypto/random.js';
@@ -37,9 +38,16 @@ export class Core implements StoreContext {
   readonly basePath: string;
   /** The grant types the token endpoint offers (RFC 8414 `grant_types_supported`), from its registry. */
   readonly grantTypes: readonly string[];
+  /** The client authentication methods of the token, revocation and introspection endpoints. */
+  readonly clientAuthentication: readonly ClientAuthMethod[];
 
-  constructor(config: ResolvedConfig, grantTypes: readonly string[]) {
+  constructor(
+    config: ResolvedConfig,
+    grantTypes: readonly string[],
+    clientAuthentication: readonly ClientAuthMethod[] = CLIENT_AUTHENTICATION,
+  ) {
     this.grantTypes = grantTypes;
+    this.clientAuthentication = clientAuthentication;
     this.config = config;
     this.records = new Records(this.config.storage, this.config.storageTimeoutMs);
     this.keys = new KeyRing(this.config.secrets);

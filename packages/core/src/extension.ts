@@ -1,3 +1,4 @@
+import type { ClientAuthMethod } from './clients/authenticate.js';
 import type { Core } from './context.js';
 import type { Route } from './http/router.js';
 import type { GrantType } from './token/grants/types.js';
@@ -13,6 +14,11 @@ export interface Extension {
   readonly name: string;
   /** Grant types the token endpoint offers in addition to the built-in ones (RFC 6749 §4.5). */
   readonly grantTypes?: readonly GrantType[];
+  /**
+   * Client authentication methods the token, revocation and introspection endpoints accept in addition
+   * to the built-in ones (RFC 7591 §2 `token_endpoint_auth_method`, e.g. RFC 7523 `private_key_jwt`).
+   */
+  readonly clientAuthentication?: readonly ClientAuthMethod[];
   /** Members this feature adds to the authorization server metadata (RFC 8414 §2). */
   metadata?(core: Core): Readonly<Record<string, unknown>>;
   /** Routes this feature serves under the issuer's base path (e.g. a JWKS). */

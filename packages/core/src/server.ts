@@ -3,7 +3,7 @@ import { CONSENT_PATH, consentDecision } from './authorize/consent.js';
 import { authorize } from './authorize/endpoint.js';
 import { settleOutcome } from './authorize/settle.js';
 import { upstreamContext } from './authorize/upstream-context.js';
-import { CLIENT_AUTH_METHODS } from './clients/authenticate.js';
+import { CLIENT_AUTHENTICATION, type ClientAuthMethod } from './clients/authenticate.js';
 import { Core } from './context.js';
 import { introspect } from './endpoints/introspect.js';
 import {
@@ -55,24 +55,34 @@ export interface AuthorizationServer extends Authenticator, UpstreamTokenSource 
 
 const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** The grant types of a server: the built-in ones, then those its extensions add (names are unique). */
-function grantTypesOf(extensions: readonly Extension[]): readonly GrantType[] {
-  const grants = [...GRANT_TYPES, ...extensions.flatMap((e) => e.grantTypes ?? [])];
-  const names = grants.map((g) => g.name);
+/** A list of named features whose names must be unique (each grant type or method added once). */
+function uniqueNames<T extends { readonly name: string }>(items: readonly T[], what: string): readonly T[] {
+  const names = items.map((item) => item.name);
   const repeated = names.find((name, i) => names.indexOf(name) !== i);
   if (repeated)
     throw new ConfigurationError(
-      `Invalid Portcullis options:\n  - extensions: the grant type ${repeated} is added twice`,
+      `Invalid Portcullis options:\n  - extensions: the ${what} ${repeated} is added twice`,
     );
-  return grants;
+  return items;
 }
+
+/** The grant types of a server: the built-in ones, then those its extensions add. */
+const grantTypesOf = (extensions: readonly Extension[]): readonly GrantType[] =>
+  uniqueNames([...GRANT_TYPES, ...extensions.flatMap((e) => e.grantTypes ?? [])], 'grant type');
+
+/** The client authentication methods of a server: the built-in ones, then its extensions'. */
+const authMethodsOf = (extensions: readonly Extension[]): readonly ClientAuthMethod[] =>
+  uniqueNames(
+    [...CLIENT_AUTHENTICATION, ...extensions.flatMap((e) => e.clientAuthentication ?? [])],
+    'client authentication method',
+  );
 
 /** The routes of the authorization server: every endpoint, its methods, error style and CORS. */
 function routes(core: Core, grants: readonly GrantType[], extensions: readonly Extension[]): Route[] {
   const base = core.basePath;
   const sources = {
     grantTypes: core.grantTypes,
-    authMethods: CLIENT_AUTH_METHODS,
+    authMethods: core.clientAuthentication.map((method) => method.name),
     extra: () => Object.assign({}, ...extensions.map((e) => e.metadata?.(core) ?? {})),
   };
   const { upstream } = core.config;
@@ -180,6 +190,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
   const core = new Core(
     config,
     grants.map((grant) => grant.name),
+    authMethodsOf(extensions),
   );
   const router = new Router(routes(core, grants, extensions), core.config);
   const guard = ownResourceGuard(core);

@@ -118,6 +118,8 @@ export interface TokenInfo {
   readonly props: Props;
   /** Expiry in epoch seconds. */
   readonly expiresAt: number;
+  /** The acting party of a delegated token (RFC 8693 §4.1 `act`), when it came from a token exchange. */
+  readonly act?: Readonly<Record<string, unknown>>;
   /**
    * The upstream IdP token captured at login, when the identity upstream provided one, without its
    * refresh token. It is not refreshed: use the authorization server's `upstreamToken(info)` (or

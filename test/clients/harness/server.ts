@@ -3,7 +3,7 @@
  * upstream, MemoryStorage) with a protected MCP endpoint that needs the `mcp` scope, and an injected
  * document fetch that serves the clients' Client ID Metadata Documents and key sets exactly as published.
  */
-import { type AuthorizationServer, withResourceCors } from '@portcullis/core';
+import { type AuthorizationServer, type Extension, withResourceCors } from '@portcullis/core';
 import { protectMcpServer } from '@portcullis/core/mcp';
 import { McpServer } from '../../support/deps.js';
 import { lazyAuthenticator } from '../../support/lazy-authenticator.js';
@@ -43,8 +43,14 @@ function protectedMcp(as: () => AuthorizationServer) {
   );
 }
 
-/** Starts Portcullis on 127.0.0.1:0 for one client; `cimd: false` turns Client ID Metadata Documents off. */
-export async function startCorpusServer(options: { cimd: boolean }): Promise<CorpusServer> {
+/**
+ * Starts Portcullis on 127.0.0.1:0 for one client; `cimd: false` turns Client ID Metadata Documents off,
+ * `extensions` installs optional features (e.g. `privateKeyJwt()`).
+ */
+export async function startCorpusServer(options: {
+  cimd: boolean;
+  extensions?: readonly Extension[];
+}): Promise<CorpusServer> {
   const documents = new Map<string, unknown>();
   const fetched: string[] = [];
   const documentFetch = async (input: string): Promise<Response> => {
@@ -58,7 +64,10 @@ export async function startCorpusServer(options: { cimd: boolean }): Promise<Cor
   };
   const live = await startLiveServer({
     mcp: protectedMcp,
-    overrides: { clientIdMetadataDocuments: { enabled: options.cimd, fetch: documentFetch } },
+    overrides: {
+      clientIdMetadataDocuments: { enabled: options.cimd, fetch: documentFetch },
+      ...(options.extensions ? { extensions: options.extensions } : {}),
+    },
   });
   return { live, mcpUrl: `${live.url}/mcp`, documents, fetched, close: () => live.close() };
 }

@@ -10,6 +10,13 @@ import { publicDocumentUrlProblem } from './guarded-fetch.js';
 /** The methods that authenticate with a shared secret (RFC 6749 §2.3.1). */
 export const SECRET_METHODS: readonly AuthMethodName[] = ['client_secret_basic', 'client_secret_post'];
 
+/**
+ * Whether a request's authentication method proves the client's identity (RFC 6749 §2.1 confidential
+ * client): a shared secret or an RFC 7523 assertion, not `none`.
+ */
+export const isConfidentialMethod = (method: AuthMethodName): boolean =>
+  SECRET_METHODS.includes(method) || method === 'private_key_jwt';
+
 /** Asymmetric JWS algorithms a `private_key_jwt` client may name (RFC 7518 §3.1, RFC 8037). */
 const ASSERTION_ALGS = [
   'RS256',

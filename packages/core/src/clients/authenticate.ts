@@ -34,7 +34,10 @@ const ASSERTION_PARAMS = ['client_assertion', 'client_assertion_type'];
 const secretMatches = async (client: ClientRecord, secret: string) =>
   client.secretHash !== undefined && (await timingSafeEqual(await sha256(secret), client.secretHash));
 
-/** The client authentication methods this server verifies, in the order metadata lists them. */
+/**
+ * The built-in client authentication methods, in the order metadata lists them; extensions add more
+ * (`Extension.clientAuthentication`), and a server's list is `core.clientAuthentication`.
+ */
 export const CLIENT_AUTHENTICATION: readonly ClientAuthMethod[] = [
   {
     name: 'client_secret_basic',
@@ -58,6 +61,12 @@ export const CLIENT_AUTHENTICATION: readonly ClientAuthMethod[] = [
 
 /** The names of {@link CLIENT_AUTHENTICATION}, for metadata. */
 export const CLIENT_AUTH_METHODS: readonly string[] = CLIENT_AUTHENTICATION.map((method) => method.name);
+
+/** A client that authenticated, and the method it used in this request. */
+export interface AuthenticatedClient {
+  readonly client: ClientRecord;
+  readonly method: AuthMethodName;
+}
 
 /** Decodes `application/x-www-form-urlencoded` parts of HTTP Basic credentials (RFC 6749 §2.3.1). */
 function decodeBasic(header: string): { id: string; secret: string } | undefined {
@@ -105,6 +114,17 @@ export async function authenticateClient(
   form: ReadonlyMap<string, string>,
   options: ClientAuthenticationOptions = {},
 ): Promise<ClientRecord> {
+  return (await authenticateClientWithMethod(core, request, form, options)).client;
+}
+
+/** {@link authenticateClient}, also saying which method the client used (a grant may require one). */
+export async function authenticateClientWithMethod(
+  core: Core,
+  request: Request,
+  form: ReadonlyMap<string, string>,
+  options: ClientAuthenticationOptions = {},
+): Promise<AuthenticatedClient> {
+  const methods = core.clientAuthentication;
   const header = request.headers.get('authorization');
   const basic = header !== null ? decodeBasic(header) : undefined;
   if (header !== null && !basic)
@@ -121,7 +141,7 @@ export async function authenticateClient(
     throw new OAuthError('invalid_request', 'client_id in the body does not match the Authorization header');
   }
   const credentials: PresentedCredentials = { request, form, ...(basic ? { basic } : {}) };
-  const method = CLIENT_AUTHENTICATION.find((m) => m.presents(credentials));
+  const method = methods.find((m) => m.presents(credentials));
   if (!method)
     throw invalidClient('Client assertions (private_key_jwt) are not supported by this server', false);
   const clientId = method.clientId?.(credentials) ?? bodyId;
@@ -131,7 +151,7 @@ export async function authenticateClient(
   if (!client) throw invalidClient('Unknown client', basic !== undefined);
   const accepted = acceptedAuthMethods(client);
   if (!accepted.includes(method.name)) {
-    const usable = accepted.filter((name) => CLIENT_AUTH_METHODS.includes(name));
+    const usable = accepted.filter((name) => methods.some((m) => m.name === name));
     throw invalidClient(
       usable.length > 0
         ? `This client must authenticate with ${usable.join(' or ')}, not ${method.name}`
@@ -143,5 +163,5 @@ export async function authenticateClient(
     throw invalidClient('Client authentication failed', basic !== undefined);
   if (method.name === 'none' && options.allowPublic === false)
     throw invalidClient('This endpoint requires client authentication (a confidential client)', false);
-  return client;
+  return { client, method: method.name };
 }

@@ -22,12 +22,17 @@ const httpUri = z.string().check(
 );
 const names = z.array(text(200)).check(z.maxLength(20));
 
+/** The grant type that uses the authorization endpoint, so needs redirect URIs (RFC 6749 §3.1.2). */
+const REDIRECT_GRANT = 'authorization_code';
+/** A grant type that only renews what another one issued (RFC 6749 §6): alone it is no usable grant. */
+const RENEWING_GRANT = 'refresh_token';
+
 /**
  * The shapes of the RFC 7591 §2 members this server uses; every other member is ignored (§3.1).
  * Values are narrowed to what is supported afterwards, not refused for naming more.
  */
 const metadataSchema = z.object({
-  redirect_uris: z.array(z.string()).check(z.minLength(1), z.maxLength(MAX_REDIRECT_URIS)),
+  redirect_uris: z.optional(z.array(z.string()).check(z.minLength(1), z.maxLength(MAX_REDIRECT_URIS))),
   grant_types: z.optional(names),
   response_types: z.optional(names),
   client_name: z.optional(text(200)),
@@ -105,10 +110,12 @@ function supportedSubset(
  */
 function applicationType(value: unknown, redirectUris: readonly string[]): 'native' | 'web' {
   if (value === 'native' || value === 'web') return value;
-  const native = redirectUris.every((uri) => {
-    const url = new URL(uri);
-    return isLoopbackHttp(url) || (url.protocol !== 'https:' && url.protocol !== 'http:');
-  });
+  const native =
+    redirectUris.length > 0 &&
+    redirectUris.every((uri) => {
+      const url = new URL(uri);
+      return isLoopbackHttp(url) || (url.protocol !== 'https:' && url.protocol !== 'http:');
+    });
   return native ? 'native' : 'web';
 }
 
@@ -116,7 +123,9 @@ function applicationType(value: unknown, redirectUris: readonly string[]): 'nati
  * Validates RFC 7591 §2 metadata tolerantly (§3.2.1: the server may replace requested values): grant
  * and response types are narrowed to the supported ones, scopes to the known ones, unused members
  * ignored. Refused are only what is unsafe or meaningless: a bad redirect URI, no usable grant type or
- * response type, an unusable authentication method, malformed values.
+ * response type, an unusable authentication method, malformed values. A client whose grant types never
+ * use the authorization endpoint (e.g. `client_credentials`) needs no redirect URIs and has no
+ * response types (RFC 7591 §2.1).
  * @param fallbackAuthMethod the method when none is named (RFC 7591 §2: `client_secret_basic`).
  */
 export function validateMetadata(
@@ -124,7 +133,11 @@ export function validateMetadata(
   body: Record<string, unknown>,
   fallbackAuthMethod: AuthMethodName = 'client_secret_basic',
 ): ClientMetadata {
-  checkRedirectUris(body.redirect_uris);
+  const listed = Array.isArray(body.grant_types)
+    ? body.grant_types.filter((g) => typeof g === 'string')
+    : undefined;
+  const redirects = supportedSubset(listed, support.grantTypes, [REDIRECT_GRANT]).includes(REDIRECT_GRANT);
+  if (redirects || body.redirect_uris !== undefined) checkRedirectUris(body.redirect_uris);
   const parsed = metadataSchema.safeParse(body, { error: englishErrors });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -133,14 +146,17 @@ export function validateMetadata(
   }
   const m = parsed.data;
   // RFC 7591 §2: grant_types defaults to authorization_code, response_types to code.
-  const grantTypes = supportedSubset(m.grant_types, support.grantTypes, ['authorization_code']);
-  if (!grantTypes.includes('authorization_code')) {
+  const grantTypes = supportedSubset(m.grant_types, support.grantTypes, [REDIRECT_GRANT]);
+  if (!grantTypes.some((grant) => grant !== RENEWING_GRANT)) {
+    const issuing = support.grantTypes.filter((grant) => grant !== RENEWING_GRANT);
     throw invalid(
-      `No usable grant type: this server needs authorization_code (it supports ${support.grantTypes.join(', ')})`,
+      `No usable grant type: this server needs ${issuing.join(' or ')} (it supports ${support.grantTypes.join(', ')})`,
     );
   }
-  const responseTypes = supportedSubset(m.response_types, support.responseTypes, ['code']);
-  if (responseTypes.length === 0) {
+  const responseTypes = grantTypes.includes(REDIRECT_GRANT)
+    ? supportedSubset(m.response_types, support.responseTypes, ['code'])
+    : [];
+  if (grantTypes.includes(REDIRECT_GRANT) && responseTypes.length === 0) {
     throw invalid(`No usable response type: this server supports ${support.responseTypes.join(', ')}`);
   }
   const scopes = registeredScopes(m.scope, {
@@ -150,8 +166,8 @@ export function validateMetadata(
   if (!scopes.ok) throw invalid(`Unsupported scope: ${scopes.refused.join(' ').slice(0, 200)}`);
   return {
     ...resolveAuthMethods(body, fallbackAuthMethod),
-    applicationType: applicationType(body.application_type, m.redirect_uris),
-    redirectUris: m.redirect_uris,
+    applicationType: applicationType(body.application_type, m.redirect_uris ?? []),
+    redirectUris: m.redirect_uris ?? [],
     grantTypes,
     responseTypes,
     clientName: m.client_name,

@@ -26,5 +26,7 @@ export async function introspect(core: Core, request: Request): Promise<Response
     iss: core.config.issuer,
     exp: Math.floor(found.record.expiresAt / 1000),
     token_type: found.kind === 'access' ? 'Bearer' : 'refresh_token',
+    // RFC 8693 §4.1: a delegated token names its acting party.
+    ...(found.record.act ? { act: found.record.act } : {}),
   });
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { fetchPublicJson, publicDocumentUrlProblem } from '../clients/guarded-fetch.js';
+import { cacheLifetimeSeconds, fetchPublicJson, publicDocumentUrlProblem } from '../clients/guarded-fetch.js';
 import { ExpiringLru } from '../crypto/lru.js';
 import { parsePublicJwks } from './jwt.js';
 import { type FetchJwks, type HttpFetch, JoseError, type JSONWebKeySet } from './types.js';
@@ -20,7 +20,10 @@ export interface JwksFetcherOptions {
   readonly fetch?: HttpFetch;
   /** Clock in epoch ms; default `Date.now`. */
   readonly now?: () => number;
-  /** How long a fetched set is used, seconds; default 300 (as Client ID Metadata Documents). */
+  /**
+   * How long a fetched set is used at most, seconds; default 300. Within it, the response's
+   * Cache-Control decides, as for Client ID Metadata Documents, but never under the cooldown.
+   */
   readonly cacheSeconds?: number;
   /** Least time between two fetches of one URL (refetch on unknown `kid`, failures), seconds; default 30. */
   readonly cooldownSeconds?: number;
@@ -51,8 +54,9 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): FetchJwks {
   const cache = new ExpiringLru<string, Entry>(options.maxEntries ?? 1000, now);
   const inFlight = new Map<string, Promise<JSONWebKeySet>>();
 
-  async function download(url: string): Promise<JSONWebKeySet> {
-    const { body } = await fetchPublicJson(
+  /** The set at `url` and how long it may be used (ms). */
+  async function download(url: string): Promise<{ jwks: JSONWebKeySet; lifetimeMs: number }> {
+    const { body, headers } = await fetchPublicJson(
       doFetch,
       url,
       { maxBytes, timeoutMs },
@@ -61,7 +65,9 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): FetchJwks {
     );
     const jwks = parsePublicJwks(body);
     if (typeof jwks === 'string') throw refuse(`is not usable: ${jwks}`);
-    return jwks;
+    // Draft-ietf-oauth-client-id-metadata-document §5.2 cache rules, floored at the cooldown.
+    const lifetimeMs = Math.max(cooldownMs, cacheLifetimeSeconds(headers, cacheMs / 1000) * 1000);
+    return { jwks, lifetimeMs };
   }
 
   /** Fetches a set; a failed refresh keeps serving the `previous` set until it expires. */
@@ -70,8 +76,8 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): FetchJwks {
     if (pending) return pending;
     const started = now();
     const promise = download(url)
-      .then((jwks) => {
-        cache.set(url, { jwks, fetchedAt: started }, started + cacheMs);
+      .then(({ jwks, lifetimeMs }) => {
+        cache.set(url, { jwks, fetchedAt: started }, started + lifetimeMs);
         return jwks;
       })
       .catch((error: unknown) => {

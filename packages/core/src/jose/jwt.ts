@@ -26,7 +26,7 @@ export const ASYMMETRIC_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed255
 
 const EDDSA = new Set(['EdDSA', 'Ed25519']);
 
-/** One of {@link ASYMMETRIC_ALGORITHMS}. */
+/** An asymmetric JWS algorithm accepted for assertions and proofs: RS256, PS256, ES256, EdDSA or Ed25519. */
 export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
 
 /** Builds the module's refusal from a description. */

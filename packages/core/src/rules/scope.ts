@@ -43,6 +43,27 @@ export interface ScopePolicy {
 }
 
 /**
+ * The scope policy for a client and a resource (RFC 6749 §3.3): a scope is grantable when the server
+ * supports it, the client registered it (or registered no `scope`) and the resource accepts it.
+ */
+export function clientScopePolicy(
+  server: {
+    readonly scopesSupported: readonly string[];
+    readonly defaultScopes: readonly string[];
+    readonly strictScopes: boolean;
+  },
+  clientScope: string | undefined,
+  accepted: readonly string[],
+): ScopePolicy {
+  const allowed = clientScope ? clientScope.split(' ') : server.scopesSupported;
+  return {
+    grantable: (s) => server.scopesSupported.includes(s) && allowed.includes(s) && accepted.includes(s),
+    defaults: server.defaultScopes,
+    strict: server.strictScopes,
+  };
+}
+
+/**
  * The scopes an authorization request is granted (RFC 6749 §3.3). `offline_access` is set aside; a
  * request naming no other scope gets the defaults. Tolerant (default): scopes that cannot be granted
  * are dropped and the rest granted, the defaults when nothing is left ("the authorization server MAY

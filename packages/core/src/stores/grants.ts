@@ -9,6 +9,8 @@ export interface NewGrant {
   readonly scopes: readonly string[];
   readonly resource: string;
   readonly secrets: GrantSecrets;
+  /** Seconds until the grant ends; default `lifetimes.grant` (a grant without refresh tokens ends sooner). */
+  readonly lifetimeSeconds?: number;
 }
 
 /**
@@ -38,7 +40,7 @@ export class GrantStore {
       resource: input.resource,
       sealed: await ctx.keys.seal(JSON.stringify(input.secrets), `grant:${id}`),
       createdAt: now,
-      expiresAt: now + ctx.config.lifetimes.grant * 1000,
+      expiresAt: now + (input.lifetimeSeconds ?? ctx.config.lifetimes.grant) * 1000,
     };
     await ctx.records.put('grant', id, grant, grant.expiresAt);
     return grant;

@@ -105,6 +105,8 @@ export const tokenRecord = z.object({
   expiresAt: z.number(),
   /** Refresh tokens: random salt of the successor tokens derived from this one (see `stores/successors.ts`). */
   salt: z.optional(z.string()),
+  /** The acting party of a delegated token (RFC 8693 §4.1 `act`), e.g. from a token exchange. */
+  act: z.optional(z.record(z.string(), z.unknown())),
 });
 export type TokenRecord = z.infer<typeof tokenRecord>;
 

@@ -35,6 +35,21 @@ export interface IssuedTokens {
   readonly scopes: readonly string[];
 }
 
+/**
+ * How issued tokens differ from their grant's defaults (token exchange, grants without a user's
+ * authorization code): another client or resource, an acting party, an earlier end.
+ */
+export interface IssueOptions {
+  /** The client the tokens are issued to; default the grant's client. */
+  readonly clientId?: string;
+  /** The resource (audience) of the tokens; default the grant's resource. */
+  readonly resource?: string;
+  /** The acting party (RFC 8693 §4.1 `act`). */
+  readonly act?: Readonly<Record<string, unknown>>;
+  /** The tokens expire at the latest then (epoch ms), e.g. with the token they were exchanged for. */
+  readonly notAfter?: number;
+}
+
 /** A token found by its value: which kind, its at-rest key and its record. */
 export interface FoundToken {
   readonly kind: 'access' | 'refresh';
@@ -77,6 +92,7 @@ export class TokenStore {
     scopes: readonly string[],
     withRefresh: boolean,
     presented?: PresentedCredential,
+    options: IssueOptions = {},
   ): Promise<IssuedTokens> {
     const ctx = this.#ctx;
     // One instant for the whole response, so `expires_in` is the lifetime the records were given.
@@ -86,14 +102,14 @@ export class TokenStore {
         accessToken: ctx.token(PREFIX.access),
         refreshToken: withRefresh ? ctx.token(PREFIX.refresh) : '',
       };
-      const planned = await this.#plan(grant, scopes, withRefresh, values, now);
+      const planned = await this.#plan(grant, scopes, withRefresh, values, now, options);
       return this.#issued(values, await writeTokens(ctx, planned), now);
     }
     let values = await deriveSuccessor(ctx.keys, presented);
     let stored = await writeSuccessorOnce(
       ctx,
       presented,
-      await this.#plan(grant, scopes, withRefresh, values, now),
+      await this.#plan(grant, scopes, withRefresh, values, now, options),
     );
     // A repeat that comes after the successor was itself rotated gets the family's newest pair: every
     // link was rotated after the first use, so within the interval; the walk is bounded all the same.
@@ -103,7 +119,7 @@ export class TokenStore {
       stored = await writeSuccessorOnce(
         ctx,
         next,
-        await this.#plan(grant, stored.refresh.scopes, true, values, now),
+        await this.#plan(grant, stored.refresh.scopes, true, values, now, options),
       );
     }
     return this.#issued(values, stored, now);
@@ -125,22 +141,25 @@ export class TokenStore {
     withRefresh: boolean,
     values: TokenValues,
     now: number,
+    options: IssueOptions,
   ): Promise<PlannedTokens> {
     const ctx = this.#ctx;
     const { access, refresh } = ctx.config.lifetimes;
+    const end = Math.min(grant.expiresAt, options.notAfter ?? grant.expiresAt);
     // Tokens never outlive their grant; the grant itself is never extended or rewritten.
     const record: TokenRecord = {
       grantId: grant.id,
-      clientId: grant.clientId,
+      clientId: options.clientId ?? grant.clientId,
       scopes: [...scopes],
-      resource: grant.resource,
-      expiresAt: Math.min(now + access * 1000, grant.expiresAt),
+      resource: options.resource ?? grant.resource,
+      expiresAt: Math.min(now + access * 1000, end),
+      ...(options.act ? { act: { ...options.act } } : {}),
     };
     const planned: PlannedTokens = { values, access: { key: await sha256(values.accessToken), record } };
     if (!withRefresh) return planned;
     const refreshRecord: TokenRecord = {
       ...record,
-      expiresAt: Math.min(now + refresh * 1000, grant.expiresAt),
+      expiresAt: Math.min(now + refresh * 1000, end),
       salt: ctx.token('', 16),
     };
     return { ...planned, refresh: { key: await sha256(values.refreshToken), record: refreshRecord } };

@@ -1,4 +1,4 @@
-import { authenticateClient } from '../clients/authenticate.js';
+import { authenticateClientWithMethod } from '../clients/authenticate.js';
 import type { Core } from '../context.js';
 import { jsonResponse, OAuthError } from '../errors.js';
 import { readForm } from '../http/body.js';
@@ -21,10 +21,10 @@ export function tokenEndpoint(core: Core, grants: readonly GrantType[]) {
         `The grant type "${grantType.slice(0, 100)}" is not supported`,
       );
     }
-    const client = await authenticateClient(core, request, form);
+    const { client, method } = await authenticateClientWithMethod(core, request, form);
     if (!client.grantTypes.includes(grantType)) {
       throw new OAuthError('unauthorized_client', `This client did not register the ${grantType} grant type`);
     }
-    return jsonResponse(await grant.handle({ core, request, form, client }));
+    return jsonResponse(await grant.handle({ core, request, form, client, authMethod: method }));
   };
 }

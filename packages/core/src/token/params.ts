@@ -1,7 +1,12 @@
 import type { Core } from '../context.js';
 import { OAuthError } from '../errors.js';
-import { resourceParameterProblem, sameResource } from '../rules/resource.js';
-import { parseScope, refreshScopes } from '../rules/scope.js';
+import {
+  type ConfiguredResource,
+  findResource,
+  resourceParameterProblem,
+  sameResource,
+} from '../rules/resource.js';
+import { parseScope, refreshScopes, type ScopeDecision } from '../rules/scope.js';
 
 /** A required, non-empty form parameter (RFC 6749 §5.2 `invalid_request` when missing). */
 export function requiredParam(form: ReadonlyMap<string, string>, name: string): string {
@@ -47,4 +52,31 @@ export function refreshedScopes(
     );
   }
   return decision.scopes;
+}
+
+/**
+ * RFC 8707 §2: the configured resource a token request names with `resource` (for grants without an
+ * authorization request); without one, `fallback` or the first configured resource.
+ */
+export function requestedResource(
+  core: Core,
+  requested: string | undefined,
+  fallback?: ConfiguredResource,
+): ConfiguredResource {
+  if (requested === undefined) return fallback ?? core.config.resources[0]!;
+  const problem = resourceParameterProblem(requested);
+  if (problem) throw new OAuthError('invalid_target', problem);
+  const resource = findResource(core.config.resources, requested);
+  if (!resource)
+    throw new OAuthError(
+      'invalid_target',
+      'The requested resource is not served by this authorization server',
+    );
+  return resource;
+}
+
+/** The scopes of a decision, or the RFC 6749 §5.2 `invalid_scope` refusal naming the refused ones. */
+export function scopesOrRefuse(decision: ScopeDecision): string[] {
+  if (decision.ok) return decision.scopes;
+  throw new OAuthError('invalid_scope', `Scope not grantable: ${decision.refused.join(' ').slice(0, 200)}`);
 }

@@ -1,4 +1,4 @@
-import { grantScopes, parseScope } from '../../rules/scope.js';
+import { clientScopePolicy, grantScopes, parseScope } from '../../rules/scope.js';
 import type { AuthorizeCheck } from '../request.js';
 
 /**
@@ -7,14 +7,8 @@ import type { AuthorizeCheck } from '../request.js';
  * aside; an absent or empty `scope` means the default scopes.
  */
 export const checkScope: AuthorizeCheck = (req) => {
-  const { config } = req.core;
-  const allowed = req.client!.scope ? req.client!.scope.split(' ') : config.scopesSupported;
-  const accepted = req.resource!.scopes;
-  const decision = grantScopes(parseScope(req.params.get('scope')), {
-    grantable: (s) => config.scopesSupported.includes(s) && allowed.includes(s) && accepted.includes(s),
-    defaults: config.defaultScopes,
-    strict: config.strictScopes,
-  });
+  const policy = clientScopePolicy(req.core.config, req.client!.scope, req.resource!.scopes);
+  const decision = grantScopes(parseScope(req.params.get('scope')), policy);
   if (!decision.ok)
     throw req.refuse('invalid_scope', `Unsupported scope: ${decision.refused.join(' ').slice(0, 200)}`);
   req.scopes = decision.scopes;

@@ -1,6 +1,6 @@
 import type { Core } from '../../context.js';
 import type { ResolvedConfig } from '../../options.js';
-import type { ClientRecord } from '../../stores/schemas.js';
+import type { AuthMethodName, ClientRecord } from '../../stores/schemas.js';
 
 /** A token request as a grant type sees it: the form, and the client already authenticated. */
 export interface TokenRequest {
@@ -10,6 +10,8 @@ export interface TokenRequest {
   readonly form: ReadonlyMap<string, string>;
   /** The authenticated client, which registered this grant type. */
   readonly client: ClientRecord;
+  /** How the client authenticated this request (`none` for a public client). */
+  readonly authMethod: AuthMethodName;
 }
 
 /** The successful token response (RFC 6749 §5.1); extensions may add members. */
