@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^@portcullis\/core\/mcp$/, replacement: src('core/src/mcp/index.ts') },
       { find: /^@portcullis\/core\/upstreams$/, replacement: src('core/src/upstreams/index.ts') },
+      { find: /^@portcullis\/core\/extensions$/, replacement: src('core/src/extensions/index.ts') },
       { find: /^@portcullis\/core\/testkit$/, replacement: src('core/src/testkit/index.ts') },
       { find: /^@portcullis\/core$/, replacement: src('core/src/index.ts') },
       { find: /^@portcullis\/storage-kv$/, replacement: src('storage-kv/src/index.ts') },

@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     'mcp/index': 'src/mcp/index.ts',
     'upstreams/index': 'src/upstreams/index.ts',
+    'extensions/index': 'src/extensions/index.ts',
     'testkit/index': 'src/testkit/index.ts',
   },
   format: ['esm'],

@@ -180,6 +180,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
   const core = new Core(
     config,
     grants.map((grant) => grant.name),
+    extensions,
   );
   const router = new Router(routes(core, grants, extensions), core.config);
   const guard = ownResourceGuard(core);

@@ -118,6 +118,8 @@ export interface TokenInfo {
   readonly props: Props;
   /** Expiry in epoch seconds. */
   readonly expiresAt: number;
+  /** The key a DPoP-bound token is confirmed by (RFC 9449 §6: `cnf.jkt`); it is used only with a proof of it. */
+  readonly cnf?: { readonly jkt: string };
   /**
    * The upstream IdP token captured at login, when the identity upstream provided one, without its
    * refresh token. It is not refreshed: use the authorization server's `upstreamToken(info)` (or

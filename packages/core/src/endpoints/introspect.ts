@@ -25,6 +25,8 @@ export async function introspect(core: Core, request: Request): Promise<Response
     aud: found.record.resource,
     iss: core.config.issuer,
     exp: Math.floor(found.record.expiresAt / 1000),
-    token_type: found.kind === 'access' ? 'Bearer' : 'refresh_token',
+    token_type: found.kind === 'refresh' ? 'refresh_token' : found.record.jkt ? 'DPoP' : 'Bearer',
+    // RFC 9449 §6.2: the key a bound token is confirmed by.
+    ...(found.record.jkt ? { cnf: { jkt: found.record.jkt } } : {}),
   });
 }

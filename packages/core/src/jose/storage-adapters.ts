@@ -21,7 +21,10 @@ export interface StorageReplayGuardOptions {
  * A replay guard over a storage. Keys are hashed (SHA-256) so any `jti` fits the storage's key limit and
  * none is stored in the clear.
  */
-export function storageReplayGuard(storage: Storage, options: StorageReplayGuardOptions = {}): ReplayGuard {
+export function storageReplayGuard(
+  storage: Pick<Storage, 'increment'>,
+  options: StorageReplayGuardOptions = {},
+): ReplayGuard {
   const kind = options.kind ?? 'counter';
   const prefix = options.prefix ?? 'once:';
   return {

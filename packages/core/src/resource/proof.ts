@@ -1,0 +1,27 @@
+import type { TokenInfo } from '../types.js';
+
+/** A refusal of a resource-side proof check: the RFC 9449 §7.1 error and the headers to send. */
+export interface ResourceProofRefusal {
+  readonly ok: false;
+  /** `invalid_dpop_proof`, `use_dpop_nonce` (RFC 9449 §9) or `invalid_token` (a key mismatch). */
+  readonly error: 'invalid_dpop_proof' | 'use_dpop_nonce' | 'invalid_token';
+  readonly description: string;
+  /** Headers the refusal carries besides the challenge (e.g. `DPoP-Nonce`). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Checks the DPoP proof sent with a DPoP-bound access token at a protected resource (RFC 9449 §7.1),
+ * installed by an extension on the server's own resource side or passed to a resource server.
+ */
+export interface ResourceProofCheck {
+  /** The proof algorithms accepted, for the `algs` of the `DPoP` challenge (RFC 9449 §7.1). */
+  readonly algorithms: readonly string[];
+  /** Checks the proof of `request` for the verified token `info`; headers on success go in the response. */
+  check(
+    request: Request,
+    info: TokenInfo,
+  ): Promise<
+    { readonly ok: true; readonly headers?: Readonly<Record<string, string>> } | ResourceProofRefusal
+  >;
+}
