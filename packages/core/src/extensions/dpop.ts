@@ -160,7 +160,8 @@ export function dpop(options: DpopOptions = {}): Extension {
       dpop_signing_alg_values_supported: [...(options.algorithms ?? DPOP_ALGORITHMS)],
     }),
     tokenProof: (core) => tokenCheck(core, options, setup(core)),
-    resourceProof: (core) => resourceCheck(options, setup(core), 'rs'),
+    // One origin, one nonce: the server's resources accept the nonce of its token endpoint (RFC 9449 §9).
+    resourceProof: (core) => resourceCheck(options, setup(core), 'as'),
   };
 }
 
