@@ -1,7 +1,9 @@
-import { type AuthorizationServer, MemoryStorage } from '@portcullis/core';
+import { type AuthorizationServer, MemoryStorage, type Storage } from '@portcullis/core';
 import { type DpopOptions, dpop } from '@portcullis/core/extensions';
+import { redisStorage } from '@portcullis/storage-kv';
 import * as oauth from 'oauth4webapi';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ioredis } from '../../../../test/support/deps.js';
 import { ISSUER, makeServer, registerClient, tokenRequest } from '../helpers.js';
 import { codeFlow, withNonceRetry } from './flow.js';
 
@@ -16,7 +18,42 @@ function app(server: AuthorizationServer) {
   };
 }
 
-function dpopServer(options: DpopOptions = {}, storage?: MemoryStorage) {
+/**
+ * Two handles on one shared storage, as two instances have: one MemoryStorage, and (with REDIS_URL)
+ * two separate Redis connections under this run's own key prefix.
+ */
+function sharedStorages(): [string, () => Promise<[Storage, Storage]>][] {
+  const memory = new MemoryStorage();
+  const list: [string, () => Promise<[Storage, Storage]>][] = [
+    ['a MemoryStorage', async () => [memory, memory]],
+  ];
+  const url = process.env.REDIS_URL;
+  if (url) {
+    const prefix = `tokens_dpop_${process.pid}_${Date.now().toString(36)}:`;
+    list.push([
+      'Redis',
+      async () => {
+        const open = () => redisStorage({ url, prefix });
+        const pair: [Storage, Storage] = [open(), open()];
+        opened.push(...pair);
+        return pair;
+      },
+    ]);
+  }
+  return list;
+}
+const opened: Storage[] = [];
+afterAll(async () => {
+  for (const storage of opened) await storage.close?.();
+  const url = process.env.REDIS_URL;
+  if (!url) return;
+  const client = new ioredis.Redis(url);
+  const keys = await client.keys(`tokens_dpop_${process.pid}_*`);
+  if (keys.length > 0) await client.del(...keys);
+  await client.quit();
+});
+
+function dpopServer(options: DpopOptions = {}, storage?: Storage) {
   // Real time: oauth4webapi stamps its proofs with the real clock.
   return makeServer({ now: Date.now, ...(storage ? { storage } : {}), extensions: [dpop(options)] });
 }
@@ -100,29 +137,37 @@ describe('dpop (RFC 9449) with oauth4webapi', () => {
     expect(bare.challenge).toMatch(/^Bearer resource_metadata="[^"]+".*, DPoP algs="/);
   });
 
-  it('refuses a replayed proof, on the same instance and on another one sharing the storage', async () => {
-    const storage = new MemoryStorage();
-    const a = app(dpopServer({}, storage).server);
-    const b = app(dpopServer({}, storage).server);
-    const keyPair = await oauth.generateKeyPair('ES256');
-    const flow = await codeFlow({ issuer: ISSUER, fetcher: a, resource: MCP, dpop: oauth.DPoP({}, keyPair) });
-    const token = flow.tokens.access_token;
-    const recorder = recording(a);
-    const response = await oauth.protectedResourceRequest(token, 'GET', new URL(MCP), new Headers(), null, {
-      ...recorder.options,
-      DPoP: oauth.DPoP(flow.client, keyPair),
-    });
-    expect(response.status).toBe(200);
-    // Instance b accepts the token with a fresh proof…
-    expect((await use(b, token, oauth.DPoP(flow.client, keyPair))).status).toBe(200);
-    // …but not the proof a already accepted, nor a again.
-    const replay = { authorization: `DPoP ${token}`, dpop: recorder.proofs[0]! };
-    for (const fetcher of [b, a]) {
-      const refused = await refusal(await get(fetcher, replay));
-      expect(refused).toMatchObject({ status: 401, error: 'invalid_dpop_proof' });
-      expect(refused.challenge).toMatch(/already used/);
-    }
-  });
+  it.each(sharedStorages())(
+    'refuses a replayed proof, on the same instance and on another one sharing %s',
+    async (_name, open) => {
+      const [one, two] = await open();
+      const a = app(dpopServer({}, one).server);
+      const b = app(dpopServer({}, two).server);
+      const keyPair = await oauth.generateKeyPair('ES256');
+      const flow = await codeFlow({
+        issuer: ISSUER,
+        fetcher: a,
+        resource: MCP,
+        dpop: oauth.DPoP({}, keyPair),
+      });
+      const token = flow.tokens.access_token;
+      const recorder = recording(a);
+      const response = await oauth.protectedResourceRequest(token, 'GET', new URL(MCP), new Headers(), null, {
+        ...recorder.options,
+        DPoP: oauth.DPoP(flow.client, keyPair),
+      });
+      expect(response.status).toBe(200);
+      // Instance b accepts the token with a fresh proof…
+      expect((await use(b, token, oauth.DPoP(flow.client, keyPair))).status).toBe(200);
+      // …but not the proof a already accepted, nor a again.
+      const replay = { authorization: `DPoP ${token}`, dpop: recorder.proofs[0]! };
+      for (const fetcher of [b, a]) {
+        const refused = await refusal(await get(fetcher, replay));
+        expect(refused).toMatchObject({ status: 401, error: 'invalid_dpop_proof' });
+        expect(refused.challenge).toMatch(/already used/);
+      }
+    },
+  );
 
   it('refuses a proof with a stale iat', async () => {
     const { server } = dpopServer();
