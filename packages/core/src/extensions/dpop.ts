@@ -85,14 +85,24 @@ function resourceCheck(options: DpopOptions, setup: ProofSetup, scope: string): 
   const verify = createDpopVerifier(verifierOptions(options, setup, 'resource', nonces));
   return {
     algorithms: options.algorithms ?? DPOP_ALGORITHMS,
-    async check(request, info) {
+    async check(request, info, scheme) {
+      // §7.2: a bound token only in the DPoP scheme; the DPoP scheme only for a bound token.
+      if (scheme === 'Bearer' || !info.cnf)
+        return {
+          ok: false,
+          error: 'invalid_token',
+          description:
+            scheme === 'Bearer'
+              ? 'This access token is DPoP-bound: send it with the DPoP scheme and a DPoP proof'
+              : 'This access token is not DPoP-bound: send it with the Bearer scheme',
+        };
       try {
         const proven = await verify({
           proof: request.headers.get('dpop'),
           method: request.method,
           url: request.url,
           accessToken: info.token,
-          ...(info.cnf ? { boundJkt: info.cnf.jkt } : {}),
+          boundJkt: info.cnf.jkt,
         });
         return { ok: true, ...(proven.nextNonce ? { headers: { 'DPoP-Nonce': proven.nextNonce } } : {}) };
       } catch (error) {

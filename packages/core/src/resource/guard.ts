@@ -64,9 +64,7 @@ export async function guardRequest(
   if (presented === 'malformed')
     return refuse({
       error: 'invalid_request',
-      description: guard.proof
-        ? 'The Authorization header must be "Bearer <token>" or "DPoP <token>"'
-        : 'The Authorization header must be "Bearer <token>"',
+      description: `The Authorization header must be "Bearer <token>"${guard.proof ? ' or "DPoP <token>"' : ''}`,
     });
   const { scheme, token } = presented;
   const checked = await guard.verify(token, target.resource, request);
@@ -77,26 +75,18 @@ export async function guardRequest(
     }
     return refuse({ error: 'invalid_token', description: checked.description, scheme });
   }
-  const bound = checked.info.cnf?.jkt;
-  // RFC 9449 §7.2: a bound token is never accepted as a bearer token.
-  if (bound && scheme === 'Bearer')
-    return refuse({
-      error: 'invalid_token',
-      description: 'This access token is DPoP-bound: send it with the DPoP scheme and a DPoP proof',
-    });
-  if (scheme === 'DPoP') {
-    if (!bound)
-      return refuse({
-        error: 'invalid_token',
-        description: 'This access token is not DPoP-bound: send it with the Bearer scheme',
-        scheme,
-      });
-    const proven = await guard.proof!.check(request, checked.info);
+  // RFC 9449 §7.2: a bound token is never accepted as a bearer token, nor where DPoP is not checked.
+  if (scheme === 'DPoP' || checked.info.cnf) {
+    const proven = guard.proof
+      ? await guard.proof.check(request, checked.info, scheme)
+      : ({
+          ok: false,
+          error: 'invalid_token',
+          description: 'DPoP-bound tokens are not accepted here',
+        } as const);
     if (!proven.ok)
       return refuse({
-        ...(proven.error === 'invalid_token'
-          ? { error: 'invalid_token' as const }
-          : { dpopError: proven.error }),
+        ...(proven.error === 'invalid_token' ? { error: proven.error } : { dpopError: proven.error }),
         description: proven.description,
         scheme,
         ...(proven.headers ? { headers: proven.headers } : {}),

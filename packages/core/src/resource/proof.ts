@@ -11,8 +11,9 @@ export interface ResourceProofRefusal {
 }
 
 /**
- * Checks the DPoP proof sent with a DPoP-bound access token at a protected resource (RFC 9449 §7.1),
- * installed by an extension on the server's own resource side or passed to a resource server.
+ * Checks the DPoP proof of a request at a protected resource (RFC 9449 §7.1), installed by an
+ * extension on the server's own resource side or passed to a resource server. It is called for a
+ * request in the `DPoP` scheme and for every DPoP-bound token (which `Bearer` cannot carry, §7.2).
  */
 export interface ResourceProofCheck {
   /** The proof algorithms accepted, for the `algs` of the `DPoP` challenge (RFC 9449 §7.1). */
@@ -21,6 +22,7 @@ export interface ResourceProofCheck {
   check(
     request: Request,
     info: TokenInfo,
+    scheme: 'Bearer' | 'DPoP',
   ): Promise<
     { readonly ok: true; readonly headers?: Readonly<Record<string, string>> } | ResourceProofRefusal
   >;

@@ -61,12 +61,15 @@ function dpopServer(options: DpopOptions = {}, storage?: Storage) {
 /** Records the DPoP header oauth4webapi sends, so a test can replay it. */
 function recording(fetcher: (request: Request) => Promise<Response>) {
   const proofs: string[] = [];
-  const customFetch = ((input: string | URL | Request, init?: RequestInit) => {
-    const request = new Request(input, init);
+  const customFetch = (
+    url: string,
+    init: oauth.CustomFetchOptions<string, oauth.ProtectedResourceRequestBody>,
+  ) => {
+    const request = new Request(url, init as RequestInit);
     const proof = request.headers.get('dpop');
     if (proof) proofs.push(proof);
     return fetcher(request);
-  }) as typeof fetch;
+  };
   return { proofs, options: { [oauth.customFetch]: customFetch } };
 }
 
