@@ -12,7 +12,8 @@ import { decodeProtectedHeader } from 'jose';
 import type { Core } from '../context.js';
 import type { Extension } from '../extension.js';
 import { ACCESS_TOKEN_TYP, createAccessTokenVerifier, mintAccessToken } from '../jose/access-token-jwt.js';
-import type { SigningAlgorithm } from '../jose/signing-keys.js';
+import type { SigningAlgorithm, SigningKeys } from '../jose/signing-keys.js';
+import { ConfigurationError } from '../options.js';
 import { JoseError } from '../jose/types.js';
 import { sameResource } from '../rules/resource.js';
 import type { AccessTokenFormat } from '../token/format.js';
@@ -31,6 +32,12 @@ export interface JwtAccessTokensOptions {
   readonly resources?: readonly string[];
   /** How the signing keys rotate. */
   readonly keys?: KeyRotationOptions;
+  /**
+   * The signing keys to use instead of the server's own, e.g. those `signedIdentity` assertions are
+   * signed with too (`signingKeys` of this module), so one key manager writes the shared key set. Their
+   * `maxTokenLifetimeSeconds` must cover `lifetimeSeconds`.
+   */
+  readonly signingKeys?: SigningKeys;
 }
 
 const looksLikeJwt = (token: string): boolean => {
@@ -59,13 +66,19 @@ export function jwtAccessTokens(options: JwtAccessTokensOptions = {}): Extension
     !(Number.isInteger(options.lifetimeSeconds) && options.lifetimeSeconds > 0)
   )
     throw new TypeError('jwtAccessTokens: lifetimeSeconds must be a positive integer');
-  const keysOf = perCore((core) =>
-    coreSigningKeys(core, {
-      ...options.keys,
-      ...(options.alg ? { algorithm: options.alg } : {}),
-      maxTokenLifetimeSeconds: lifetimeOf(core),
-    }),
-  );
+  const keysOf = perCore((core) => {
+    if (!options.signingKeys)
+      return coreSigningKeys(core, {
+        ...options.keys,
+        ...(options.alg ? { algorithm: options.alg } : {}),
+        maxTokenLifetimeSeconds: lifetimeOf(core),
+      });
+    if (options.signingKeys.maxTokenLifetimeSeconds < lifetimeOf(core))
+      throw new ConfigurationError(
+        'Invalid Portcullis options:\n  - extensions: jwtAccessTokens signingKeys must have a maxTokenLifetimeSeconds of at least the access-token lifetime',
+      );
+    return options.signingKeys;
+  });
 
   const format = (core: Core): AccessTokenFormat => {
     const keys = keysOf(core);

@@ -1,6 +1,13 @@
-import { type AuthorizationServer, MemoryStorage, type Storage } from '@portcullis/core';
-import { type DpopOptions, dpop } from '@portcullis/core/extensions';
+import {
+  type AuthorizationServer,
+  createResourceServer,
+  jwtVerifier,
+  MemoryStorage,
+  type Storage,
+} from '@portcullis/core';
+import { type DpopOptions, dpop, dpopResourceProof, jwtAccessTokens } from '@portcullis/core/extensions';
 import { redisStorage } from '@portcullis/storage-kv';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ioredis } from '../../../../test/support/deps.js';
@@ -228,6 +235,9 @@ describe('dpop (RFC 9449) with oauth4webapi', () => {
     const keyPair = await oauth.generateKeyPair('ES256');
     const flow = await codeFlow({ issuer: ISSUER, fetcher, resource: MCP, dpop: oauth.DPoP({}, keyPair) });
     expect(flow.tokens.token_type).toBe('dpop');
+    const preflight = await inner(new Request(`${ISSUER}/token`, { method: 'OPTIONS' }));
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('DPoP');
+    expect(preflight.headers.get('access-control-expose-headers')).toContain('DPoP-Nonce');
     // §8: the first token request was refused with a nonce, the retry with it succeeded.
     expect(seen[0]).toMatchObject({ status: 400 });
     expect(seen[0]!.nonce).toMatch(/^[A-Za-z0-9_-]{16,}$/);
@@ -282,5 +292,42 @@ describe('dpop (RFC 9449) with oauth4webapi', () => {
     );
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: 'invalid_dpop_proof' });
+  });
+
+  it('lets a resource server verify DPoP-bound Portcullis JWTs (cnf.jkt) with dpopResourceProof', async () => {
+    const { server } = makeServer({ now: Date.now, extensions: [dpop(), jwtAccessTokens()] });
+    const fetcher = app(server);
+    const keyPair = await oauth.generateKeyPair('ES256');
+    const flow = await codeFlow({ issuer: ISSUER, fetcher, resource: MCP, dpop: oauth.DPoP({}, keyPair) });
+    const token = flow.tokens.access_token;
+    const set = await (await fetcher(new Request(`${ISSUER}/.well-known/jwks.json`))).json();
+    const { payload } = await jwtVerify(token, createLocalJWKSet(set));
+    expect(payload.cnf).toEqual({ jkt: await oauth.DPoP(flow.client, keyPair).calculateThumbprint() });
+
+    const storage = new MemoryStorage();
+    const rsOptions = {
+      resource: MCP,
+      authorizationServers: [ISSUER],
+      verify: jwtVerifier({ jwks: set, issuer: ISSUER }),
+    };
+    const rs = createResourceServer({
+      ...rsOptions,
+      dpop: dpopResourceProof({ storage, secret: 'rs-nonce-secret-rs-nonce-secret-0123' }),
+    });
+    expect(rs.metadata.dpop_signing_alg_values_supported).toContain('ES256');
+    const rsFetch = async (request: Request) => {
+      const auth = await rs.authenticate(request);
+      return auth.ok ? Response.json({ user: auth.info.userId }) : auth.response;
+    };
+    expect((await use(rsFetch, token, oauth.DPoP(flow.client, keyPair))).status).toBe(200);
+    expect((await refusal(await get(rsFetch, { authorization: `Bearer ${token}` }))).error).toBe(
+      'invalid_token',
+    );
+    // A resource server without DPoP support refuses a bound token rather than taking it as a bearer token.
+    const plain = createResourceServer(rsOptions);
+    const refused = await plain.authenticate(
+      new Request(MCP, { headers: { authorization: `Bearer ${token}` } }),
+    );
+    expect(refused.ok).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { MemoryStorage } from '@portcullis/core';
-import { jwtAccessTokens } from '@portcullis/core/extensions';
+import { jwtAccessTokens, signingKeys } from '@portcullis/core/extensions';
 import { pinUpstream } from '@portcullis/core/upstreams';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
@@ -159,5 +159,24 @@ describe('jwtAccessTokens (RFC 9068)', () => {
     // Instance b verifies a's token: the key set lives in the shared storage.
     expect((await call(b, tokens.access_token)).ok).toBe(true);
     expect((await jwks(a)).body).toEqual((await jwks(b)).body);
+  });
+
+  it('signs with keys it is given (shared with identity assertions), refusing keys with too short a lifetime', async () => {
+    const clock = manualClock();
+    const storage = new MemoryStorage({ now: clock.now });
+    const keys = signingKeys({ storage, secret: SECRET, now: clock.now, maxTokenLifetimeSeconds: 3600 });
+    const { server } = makeServer({
+      storage,
+      now: clock.now,
+      extensions: [jwtAccessTokens({ signingKeys: keys })],
+    });
+    const { tokens } = await codeFlow({ issuer: ISSUER, fetcher: (r) => server.fetch(r), resource: MCP });
+    expect((await keys.jwks()).keys.map((k) => k.kid)).toEqual([
+      decodeProtectedHeader(tokens.access_token).kid,
+    ]);
+    const short = signingKeys({ storage, secret: SECRET, maxTokenLifetimeSeconds: 60 });
+    expect(() => makeServer({ extensions: [jwtAccessTokens({ signingKeys: short })] })).toThrow(
+      /maxTokenLifetimeSeconds/,
+    );
   });
 });
