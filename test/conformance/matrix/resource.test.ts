@@ -45,6 +45,16 @@ const prmUrl = (s: MatrixServer, path = '/mcp') => `${s.url}/.well-known/oauth-p
 const raw = (s: MatrixServer, token: string, need: string[] = [], path = '/mcp') =>
   fetch(`${s.url}${path}/raw?need=${need.join(',')}`, { headers: { authorization: `Bearer ${token}` } });
 
+/** Revokes a token of a public client at the server (RFC 7009). */
+async function revoke(s: MatrixServer, token: string, clientId: string): Promise<void> {
+  const revocation = await fetch(`${s.issuer}/revoke`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token, client_id: clientId }),
+  });
+  expect(revocation.status).toBe(200);
+}
+
 /** Expects a 401 `invalid_token` challenge. */
 async function expectInvalidToken(response: Response): Promise<void> {
   expect(response.status).toBe(401);
@@ -69,12 +79,7 @@ requirement('RS-INVALID-TOKEN', async ({ revision }) => {
   timed.advance((expiring.expires_in + 1) * 1000);
   await expectInvalidToken(await callMcp(timed.mcpUrl, expiring.access_token));
   const revoked = await obtainTokens(timed, client_id, revision, {}, timed.mcpUrl);
-  const revocation = await fetch(`${timed.issuer}/revoke`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token: revoked.access_token, client_id }),
-  });
-  expect(revocation.status).toBe(200);
+  await revoke(timed, revoked.access_token, client_id);
   await expectInvalidToken(await callMcp(timed.mcpUrl, revoked.access_token));
 });
 
@@ -131,12 +136,7 @@ requirement('RS-INVALID-TOKEN-JWT', async ({ revision }) => {
   const [header, payload] = live.access_token.split('.');
   await expectInvalidToken(await callMcp(jwt.mcpUrl, `${header}.${payload}.${'A'.repeat(86)}`));
   const revoked = await obtainTokens(jwt, client_id, revision, {}, jwt.mcpUrl);
-  const revocation = await fetch(`${jwt.issuer}/revoke`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token: revoked.access_token, client_id }),
-  });
-  expect(revocation.status).toBe(200);
+  await revoke(jwt, revoked.access_token, client_id);
   await expectInvalidToken(await callMcp(jwt.mcpUrl, revoked.access_token));
   expect((await callMcp(jwt.mcpUrl, live.access_token)).status).toBe(200);
   jwt.advance((live.expires_in + 1) * 1000);
