@@ -9,6 +9,7 @@
  */
 import type { Core } from '../context.js';
 import { KeyRing } from '../crypto/keys.js';
+import { StorageUnavailableError } from '../errors.js';
 import type { Extension } from '../extension.js';
 import { createDpopVerifier, DPOP_ALGORITHMS, type DpopVerifierOptions } from '../jose/dpop.js';
 import { createDpopNonces, type DpopNonces } from '../jose/dpop-nonce.js';
@@ -106,6 +107,12 @@ function resourceCheck(options: DpopOptions, setup: ProofSetup, scope: string): 
         });
         return { ok: true, ...(proven.nextNonce ? { headers: { 'DPoP-Nonce': proven.nextNonce } } : {}) };
       } catch (error) {
+        if (error instanceof StorageUnavailableError)
+          return {
+            ok: false,
+            error: 'temporarily_unavailable',
+            description: 'DPoP proofs cannot be checked now; try again',
+          };
         if (!(error instanceof JoseError)) throw error;
         const nonceHeader = error.headers['DPoP-Nonce'];
         return {
@@ -193,7 +200,16 @@ export function dpopResourceProof(options: DpopResourceProofOptions): ResourcePr
   return resourceCheck(
     options,
     {
-      replay: storageReplayGuard(options.storage, { prefix: 'dpop:' }),
+      replay: storageReplayGuard(
+        {
+          // A storage failure is reported as such (503), not taken for a bad proof.
+          increment: (kind, key, expiresAt) =>
+            options.storage.increment(kind, key, expiresAt).catch((error: unknown) => {
+              throw new StorageUnavailableError('increment dpop', error);
+            }),
+        },
+        { prefix: 'dpop:' },
+      ),
       key: new KeyRing([options.secret]),
       now: options.now ?? Date.now,
     },

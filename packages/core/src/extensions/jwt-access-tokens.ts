@@ -10,11 +10,12 @@
  */
 import { decodeProtectedHeader } from 'jose';
 import type { Core } from '../context.js';
+import { StorageUnavailableError } from '../errors.js';
 import type { Extension } from '../extension.js';
 import { ACCESS_TOKEN_TYP, createAccessTokenVerifier, mintAccessToken } from '../jose/access-token-jwt.js';
 import type { SigningAlgorithm, SigningKeys } from '../jose/signing-keys.js';
-import { ConfigurationError } from '../options.js';
 import { JoseError } from '../jose/types.js';
+import { ConfigurationError } from '../options.js';
 import { sameResource } from '../rules/resource.js';
 import type { AccessTokenFormat } from '../token/format.js';
 import { coreSigningKeys, jwksParts, type KeyRotationOptions, perCore } from './signing-keys.js';
@@ -115,6 +116,9 @@ export function jwtAccessTokens(options: JwtAccessTokensOptions = {}): Extension
           return (await verify(token)).jti;
         } catch (error) {
           if (error instanceof JoseError && error.code === 'invalid_token') return null;
+          // Keys being created by another instance: the resource side answers 503, not 500.
+          if (error instanceof JoseError && error.code === 'temporarily_unavailable')
+            throw new StorageUnavailableError('signing keys', error);
           throw error;
         }
       },

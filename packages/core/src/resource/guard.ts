@@ -84,13 +84,19 @@ export async function guardRequest(
           error: 'invalid_token',
           description: 'DPoP-bound tokens are not accepted here',
         } as const);
-    if (!proven.ok)
+    if (!proven.ok) {
+      const { error, description } = proven;
+      if (error === 'temporarily_unavailable') {
+        guard.onRefused?.(description);
+        return { ok: false, response: unavailableResponse(description) };
+      }
       return refuse({
-        ...(proven.error === 'invalid_token' ? { error: proven.error } : { dpopError: proven.error }),
-        description: proven.description,
+        ...(error === 'invalid_token' ? { error } : { dpopError: error }),
+        description,
         scheme,
         ...(proven.headers ? { headers: proven.headers } : {}),
       });
+    }
   }
   const required = [...new Set(options.requiredScopes ?? [])];
   const missing = required.filter((scope) => !checked.info.scopes.includes(scope));

@@ -3,8 +3,11 @@ import type { TokenInfo } from '../types.js';
 /** A refusal of a resource-side proof check: the RFC 9449 §7.1 error and the headers to send. */
 export interface ResourceProofRefusal {
   readonly ok: false;
-  /** `invalid_dpop_proof`, `use_dpop_nonce` (RFC 9449 §9) or `invalid_token` (a key mismatch). */
-  readonly error: 'invalid_dpop_proof' | 'use_dpop_nonce' | 'invalid_token';
+  /**
+   * `invalid_dpop_proof`, `use_dpop_nonce` (RFC 9449 §9), `invalid_token` (a key mismatch), or
+   * `temporarily_unavailable` when the proof cannot be checked now (its replay store is down: 503).
+   */
+  readonly error: 'invalid_dpop_proof' | 'use_dpop_nonce' | 'invalid_token' | 'temporarily_unavailable';
   readonly description: string;
   /** Headers the refusal carries besides the challenge (e.g. `DPoP-Nonce`). */
   readonly headers?: Readonly<Record<string, string>>;

@@ -112,6 +112,10 @@ describe('dpop (RFC 9449) with oauth4webapi', () => {
       await fetcher(new Request(`${ISSUER}/.well-known/oauth-authorization-server`))
     ).json();
     expect(metadata.dpop_signing_alg_values_supported).toContain('ES256');
+    const prm = await (
+      await fetcher(new Request(`${ISSUER}/.well-known/oauth-protected-resource/mcp`))
+    ).json();
+    expect(prm.dpop_signing_alg_values_supported).toEqual(metadata.dpop_signing_alg_values_supported);
 
     const keyPair = await oauth.generateKeyPair('ES256');
     const flow = await codeFlow({ issuer: ISSUER, fetcher, resource: MCP, dpop: oauth.DPoP({}, keyPair) });
@@ -329,5 +333,70 @@ describe('dpop (RFC 9449) with oauth4webapi', () => {
       new Request(MCP, { headers: { authorization: `Bearer ${token}` } }),
     );
     expect(refused.ok).toBe(false);
+  });
+
+  it('introspects a bound token of a confidential client as DPoP with its cnf; its refresh token stays unbound', async () => {
+    const { server } = dpopServer();
+    const fetcher = app(server);
+    const keyPair = await oauth.generateKeyPair('EdDSA');
+    const flow = await codeFlow({
+      issuer: ISSUER,
+      fetcher,
+      resource: MCP,
+      dpop: oauth.DPoP({}, keyPair),
+      metadata: { token_endpoint_auth_method: 'client_secret_post' },
+    });
+    const jkt = await oauth.DPoP(flow.client, keyPair).calculateThumbprint();
+    const introspect = async (token: string) =>
+      (
+        await fetcher(
+          new Request(`${ISSUER}/introspect`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({
+              token,
+              client_id: flow.client.client_id,
+              client_secret: flow.secret!,
+            }),
+          }),
+        )
+      ).json();
+    expect(await introspect(flow.tokens.access_token)).toMatchObject({
+      active: true,
+      token_type: 'DPoP',
+      cnf: { jkt },
+    });
+    expect(await introspect(flow.tokens.refresh_token!)).not.toHaveProperty('cnf');
+    // §5: its authentication binds the refresh token, so a refresh without a proof works (and is unbound).
+    const refreshed = await oauth.processRefreshTokenResponse(
+      flow.as,
+      flow.client,
+      await oauth.refreshTokenGrantRequest(
+        flow.as,
+        flow.client,
+        flow.clientAuth,
+        flow.tokens.refresh_token!,
+        flow.options,
+      ),
+    );
+    expect(refreshed.token_type).toBe('bearer');
+  });
+
+  it('answers 503, not 401 or 500, when the replay store cannot be reached', async () => {
+    class FlakyStorage extends MemoryStorage {
+      down = false;
+      override increment(...args: Parameters<MemoryStorage['increment']>) {
+        return this.down ? Promise.reject(new Error('connection refused')) : super.increment(...args);
+      }
+    }
+    const storage = new FlakyStorage();
+    const fetcher = app(dpopServer({}, storage).server);
+    const keyPair = await oauth.generateKeyPair('ES256');
+    const flow = await codeFlow({ issuer: ISSUER, fetcher, resource: MCP, dpop: oauth.DPoP({}, keyPair) });
+    storage.down = true;
+    const response = await use(fetcher, flow.tokens.access_token, oauth.DPoP(flow.client, keyPair));
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBeTruthy();
+    expect(await response.json()).toMatchObject({ error: 'temporarily_unavailable' });
   });
 });
