@@ -77,6 +77,11 @@ const schema = z
     userHeader: z.string().default('X-Forwarded-User'),
     emailHeader: z.string().default('X-Forwarded-Email'),
     userHeaderValue: z.enum(['userId', 'email'], { message: 'must be userId or email' }).default('userId'),
+    identityAssertion: z
+      .enum(['off', 'jwks', 'hs256'], { message: 'must be off, jwks or hs256' })
+      .default('off'),
+    identityAssertionHeader: z.string().default('Portcullis-Jwt-Assertion'),
+    identityAssertionSecret: z.string().optional(),
     mcpPath: z
       .string()
       .regex(/^\/[A-Za-z0-9._~\-/]*$/, { message: 'must be a path starting with /' })
@@ -129,7 +134,17 @@ const schema = z
         ctx.addIssue({ code: 'custom', path: ['publicUrl'], message: 'must not have a query or fragment' });
       }
     }
-    for (const key of ['userHeader', 'emailHeader'] as const) {
+    if (config.identityAssertion !== 'off' && !config.upstreamMcpUrl) {
+      ctx.addIssue({ code: 'custom', path: ['identityAssertion'], message: 'needs UPSTREAM_MCP_URL' });
+    }
+    if (config.identityAssertion === 'hs256' && (config.identityAssertionSecret ?? '').length < 32) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['identityAssertionSecret'],
+        message: 'must be at least 32 characters with IDENTITY_ASSERTION=hs256',
+      });
+    }
+    for (const key of ['userHeader', 'emailHeader', 'identityAssertionHeader'] as const) {
       if (config[key] !== '' && !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(config[key])) {
         ctx.addIssue({ code: 'custom', path: [key], message: 'must be a valid header name' });
       }

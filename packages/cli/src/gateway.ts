@@ -16,10 +16,12 @@ import {
   type PortcullisEvent,
   type Storage,
 } from '@portcullis/core';
+import { jwks, type SigningKeys, signingKeys } from '@portcullis/core/extensions';
 import {
   identityHeaders,
   mcpProxy,
   protectMcpServer,
+  signedIdentity,
   staticToken,
   type UpstreamCredentials,
 } from '@portcullis/core/mcp';
@@ -76,9 +78,23 @@ async function probe(storage: Storage, description: string): Promise<void> {
   }
 }
 
-function upstreamCredentials(config: GatewayConfig): UpstreamCredentials {
+function upstreamCredentials(
+  config: GatewayConfig,
+  issuer: string,
+  keys: SigningKeys | undefined,
+): UpstreamCredentials {
   const parts: UpstreamCredentials[] = [];
   if (config.upstreamToken) parts.push(staticToken(config.upstreamToken));
+  if (config.identityAssertion !== 'off' && config.upstreamMcpUrl) {
+    parts.push(
+      signedIdentity({
+        issuer,
+        audience: config.upstreamMcpUrl,
+        header: config.identityAssertionHeader,
+        signing: keys ? { keys } : { hmacSecret: config.identityAssertionSecret ?? '' },
+      }),
+    );
+  }
   if (config.userHeader !== '') {
     parts.push(
       identityHeaders({
@@ -170,6 +186,11 @@ export async function startGateway(
   const port = (server.address() as AddressInfo).port;
   const issuer = config.publicUrl ? config.issuer : config.issuer.replace(/:\d+$/, `:${port}`);
 
+  // The signing keys of identity assertions live sealed in the storage, shared by every instance.
+  const keys =
+    config.identityAssertion === 'jwks'
+      ? signingKeys({ storage, secret: secrets, maxTokenLifetimeSeconds: 60 })
+      : undefined;
   let as: AuthorizationServer;
   try {
     as = createAuthorizationServer({
@@ -186,6 +207,7 @@ export async function startGateway(
       },
       serviceName: 'Portcullis gateway',
       clientIp,
+      ...(keys ? { extensions: [jwks(keys)] } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
   } catch (error) {
@@ -200,7 +222,7 @@ export async function startGateway(
     ? mcpProxy({
         upstream: config.upstreamMcpUrl,
         authenticator: as,
-        credentials: upstreamCredentials(config),
+        credentials: upstreamCredentials(config, issuer, keys),
       })
     : protectMcpServer({ authenticator: as, server: () => createDemoMcpServer() });
   const routes = portcullisRoutes(as, { mcp: { path: config.mcpPath, handler: mcp } });

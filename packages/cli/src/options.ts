@@ -116,6 +116,24 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: 'What the user header holds: userId or email (ADR 006 style)',
     defaultText: 'userId',
   },
+  {
+    key: 'identityAssertion',
+    env: 'IDENTITY_ASSERTION',
+    description:
+      'Send the upstream a signed JWT of the caller (aud = UPSTREAM_MCP_URL, exp < 1 min): off, jwks (ES256, keys at <issuer>/.well-known/jwks.json) or hs256',
+    defaultText: 'off',
+  },
+  {
+    key: 'identityAssertionHeader',
+    env: 'IDENTITY_ASSERTION_HEADER',
+    description: 'Header carrying the signed identity assertion',
+    defaultText: 'Portcullis-Jwt-Assertion',
+  },
+  {
+    key: 'identityAssertionSecret',
+    env: 'IDENTITY_ASSERTION_SECRET',
+    description: 'Shared HMAC secret for IDENTITY_ASSERTION=hs256, 32+ characters',
+  },
   { key: 'mcpPath', env: 'MCP_PATH', description: 'Path of the protected MCP endpoint', defaultText: '/mcp' },
   {
     key: 'scopes',

@@ -16,6 +16,7 @@ export function resourceFor(core: Core, request: Request, wanted?: string): Conf
 export const challengeTarget = (core: Core, resource: ConfiguredResource): ChallengeTarget => ({
   metadataUrl: resourceMetadataUrl(core, resource),
   scopes: resource.advertisedScopes,
+  ...(core.resourceProof ? { dpopAlgorithms: core.resourceProof.algorithms } : {}),
 });
 
 /** The login-time upstream token as callers see it: its refresh token stays sealed in the grant. */
@@ -51,6 +52,7 @@ async function verifyOwnToken(core: Core, token: string, resource: string): Prom
         props: secrets.props as Props,
         expiresAt: Math.floor(record.expiresAt / 1000),
         ...(record.act ? { act: record.act } : {}),
+        ...(record.jkt ? { cnf: { jkt: record.jkt } } : {}),
         ...(secrets.upstreamToken ? { upstreamToken: withoutRefreshToken(secrets.upstreamToken) } : {}),
       },
     };
@@ -73,5 +75,6 @@ export function ownResourceGuard(core: Core): ResourceGuard {
       return { ...challengeTarget(core, resource), resource: resource.resource };
     },
     verify: (token, resource) => verifyOwnToken(core, token, resource),
+    ...(core.resourceProof ? { proof: core.resourceProof } : {}),
   };
 }

@@ -4,7 +4,9 @@ import { CLIENT_AUTHENTICATION, type ClientAuthMethod } from './clients/authenti
 import type { MetadataSupport } from './clients/metadata.js';
 import { KeyRing } from './crypto/keys.js';
 import { randomToken } from './crypto/random.js';
-import type { ResolvedConfig } from './options.js';
+import type { Extension } from './extension.js';
+import { ConfigurationError, type ResolvedConfig } from './options.js';
+import type { ResourceProofCheck } from './resource/proof.js';
 import { ClientStore } from './stores/clients.js';
 import { CodeStore } from './stores/codes.js';
 import { ConsentStore } from './stores/consents.js';
@@ -14,6 +16,18 @@ import { PendingStore } from './stores/pending.js';
 import { Records } from './stores/records.js';
 import { TokenStore } from './stores/tokens.js';
 import { UpstreamTokenStore } from './stores/upstream-tokens.js';
+import type { TokenProofCheck } from './token/binding.js';
+import type { AccessTokenFormat } from './token/format.js';
+
+/** The one hook of its kind the extensions install, if any (two would contradict each other). */
+function single<T>(extensions: readonly Extension[], hook: (e: Extension) => T | undefined): T | undefined {
+  const found = extensions.map(hook).filter((value): value is T => value !== undefined);
+  if (found.length > 1)
+    throw new ConfigurationError(
+      'Invalid Portcullis options:\n  - extensions: two extensions install the same token hook',
+    );
+  return found[0];
+}
 
 /**
  * Everything an endpoint needs: validated config, keys, clock, randomness and the stores. The stores own
@@ -38,12 +52,20 @@ export class Core implements StoreContext {
   readonly basePath: string;
   /** The grant types the token endpoint offers (RFC 8414 `grant_types_supported`), from its registry. */
   readonly grantTypes: readonly string[];
+  /** The access-token format of an extension (e.g. RFC 9068 JWTs); opaque tokens without one. */
+  readonly accessTokenFormat: AccessTokenFormat | undefined;
+  /** The proof-of-possession check of token requests (RFC 9449 §5), from an extension. */
+  readonly tokenProof: TokenProofCheck | undefined;
+  /** The proof-of-possession check at the own resources (RFC 9449 §7), from an extension. */
+  readonly resourceProof: ResourceProofCheck | undefined;
+
   /** The client authentication methods of the token, revocation and introspection endpoints. */
   readonly clientAuthentication: readonly ClientAuthMethod[];
 
   constructor(
     config: ResolvedConfig,
     grantTypes: readonly string[],
+    extensions: readonly Extension[] = [],
     clientAuthentication: readonly ClientAuthMethod[] = CLIENT_AUTHENTICATION,
   ) {
     this.grantTypes = grantTypes;
@@ -58,6 +80,7 @@ export class Core implements StoreContext {
       strictScopes: this.config.strictScopes,
       grantTypes,
       responseTypes: RESPONSE_TYPES,
+      dpop: extensions.some((e) => e.tokenProof),
     };
     this.grants = new GrantStore(this);
     this.clients = new ClientStore(this, (clientId) => this.tokens.forgetClient(clientId));
@@ -67,6 +90,9 @@ export class Core implements StoreContext {
     this.pending = new PendingStore(this);
     this.consents = new ConsentStore(this);
     this.browser = new BrowserBinding(this);
+    this.accessTokenFormat = single(extensions, (e) => e.accessTokenFormat?.(this));
+    this.tokenProof = single(extensions, (e) => e.tokenProof?.(this));
+    this.resourceProof = single(extensions, (e) => e.resourceProof?.(this));
   }
 
   /** Epoch milliseconds. */

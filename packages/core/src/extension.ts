@@ -1,6 +1,9 @@
 import type { ClientAuthMethod } from './clients/authenticate.js';
 import type { Core } from './context.js';
 import type { Route } from './http/router.js';
+import type { ResourceProofCheck } from './resource/proof.js';
+import type { TokenProofCheck } from './token/binding.js';
+import type { AccessTokenFormat } from './token/format.js';
 import type { GrantType } from './token/grants/types.js';
 
 /**
@@ -23,4 +26,10 @@ export interface Extension {
   metadata?(core: Core): Readonly<Record<string, unknown>>;
   /** Routes this feature serves under the issuer's base path (e.g. a JWKS). */
   routes?(core: Core): readonly Route[];
+  /** An access-token format replacing the opaque one for some resources (e.g. RFC 9068 JWTs); one per server. */
+  accessTokenFormat?(core: Core): AccessTokenFormat;
+  /** Checks the proof of possession of token requests and binds tokens to it (RFC 9449 §5); one per server. */
+  tokenProof?(core: Core): TokenProofCheck;
+  /** Checks the proof of possession of bound tokens at the server's own resources (RFC 9449 §7); one per server. */
+  resourceProof?(core: Core): ResourceProofCheck;
 }

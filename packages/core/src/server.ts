@@ -190,6 +190,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
   const core = new Core(
     config,
     grants.map((grant) => grant.name),
+    extensions,
     authMethodsOf(extensions),
   );
   const router = new Router(routes(core, grants, extensions), core.config);

@@ -120,6 +120,8 @@ export interface TokenInfo {
   readonly expiresAt: number;
   /** The acting party of a delegated token (RFC 8693 §4.1 `act`), when it came from a token exchange. */
   readonly act?: Readonly<Record<string, unknown>>;
+  /** The key a DPoP-bound token is confirmed by (RFC 9449 §6: `cnf.jkt`); it is used only with a proof of it. */
+  readonly cnf?: { readonly jkt: string };
   /**
    * The upstream IdP token captured at login, when the identity upstream provided one, without its
    * refresh token. It is not refreshed: use the authorization server's `upstreamToken(info)` (or

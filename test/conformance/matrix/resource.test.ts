@@ -1,4 +1,6 @@
 /** Conformance matrix: the protected resource — 401/403 challenges, audience, step-up — per MCP revision. */
+
+import { jwtAccessTokens } from '@portcullis/core/extensions';
 import { afterAll, beforeAll, expect } from 'vitest';
 import {
   callMcp,
@@ -19,17 +21,20 @@ const requirement = requirementsOf('resource');
 let server: MatrixServer;
 let timed: MatrixServer;
 let offline: MatrixServer;
+/** Issues RFC 9068 JWT access tokens, with a manual clock. */
+let jwt: MatrixServer;
 /** Resource-server-only mode (ADR 011) in front of `offline`, holding an `mcp offline_access` token. */
 let external: ExternalResource;
 beforeAll(async () => {
-  [server, timed, offline] = await Promise.all([
+  [server, timed, offline, jwt] = await Promise.all([
     startMatrix(),
     startMatrix({ clock: true }),
     startMatrix({ overrides: { scopes: { supported: ['mcp', 'offline_access'], default: ['mcp'] } } }),
+    startMatrix({ clock: true, overrides: { extensions: [jwtAccessTokens()] } }),
   ]);
   external = await startExternalResource(offline, 'mcp offline_access');
 });
-afterAll(() => Promise.all([server, timed, offline, external].map((s) => s?.close())));
+afterAll(() => Promise.all([server, timed, offline, jwt, external].map((s) => s?.close())));
 
 /** A request to the resource-server-only endpoint. */
 const externalCall = (need: string[]) => external.call(need);
@@ -39,6 +44,16 @@ const prmUrl = (s: MatrixServer, path = '/mcp') => `${s.url}/.well-known/oauth-p
 /** GETs `<resource>/raw?need=…` with a bearer token. */
 const raw = (s: MatrixServer, token: string, need: string[] = [], path = '/mcp') =>
   fetch(`${s.url}${path}/raw?need=${need.join(',')}`, { headers: { authorization: `Bearer ${token}` } });
+
+/** Revokes a token of a public client at the server (RFC 7009). */
+async function revoke(s: MatrixServer, token: string, clientId: string): Promise<void> {
+  const revocation = await fetch(`${s.issuer}/revoke`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token, client_id: clientId }),
+  });
+  expect(revocation.status).toBe(200);
+}
 
 /** Expects a 401 `invalid_token` challenge. */
 async function expectInvalidToken(response: Response): Promise<void> {
@@ -64,12 +79,7 @@ requirement('RS-INVALID-TOKEN', async ({ revision }) => {
   timed.advance((expiring.expires_in + 1) * 1000);
   await expectInvalidToken(await callMcp(timed.mcpUrl, expiring.access_token));
   const revoked = await obtainTokens(timed, client_id, revision, {}, timed.mcpUrl);
-  const revocation = await fetch(`${timed.issuer}/revoke`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token: revoked.access_token, client_id }),
-  });
-  expect(revocation.status).toBe(200);
+  await revoke(timed, revoked.access_token, client_id);
   await expectInvalidToken(await callMcp(timed.mcpUrl, revoked.access_token));
 });
 
@@ -104,6 +114,33 @@ requirement('RS-AUDIENCE', async ({ revision }) => {
   expect((await callMcp(`${server.url}/other`, forOther.access_token)).status).toBe(200);
   await expectInvalidToken(await callMcp(`${server.url}/other`, forMcp.access_token));
   await expectInvalidToken(await callMcp(server.mcpUrl, forOther.access_token));
+});
+
+/** The claims of a JWT (unverified: the test only reads what the server put in). */
+const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+
+requirement('RS-AUDIENCE-JWT', async ({ revision }) => {
+  const { client_id } = await register(jwt);
+  const forMcp = await obtainTokens(jwt, client_id, revision, {}, jwt.mcpUrl);
+  const forOther = await obtainTokens(jwt, client_id, revision, {}, `${jwt.url}/other`);
+  expect(claimsOf(forMcp.access_token).aud).toBe(jwt.mcpUrl);
+  expect(claimsOf(forOther.access_token).aud).toBe(`${jwt.url}/other`);
+  expect((await callMcp(jwt.mcpUrl, forMcp.access_token)).status).toBe(200);
+  await expectInvalidToken(await callMcp(`${jwt.url}/other`, forMcp.access_token));
+  await expectInvalidToken(await callMcp(jwt.mcpUrl, forOther.access_token));
+});
+
+requirement('RS-INVALID-TOKEN-JWT', async ({ revision }) => {
+  const { client_id } = await register(jwt);
+  const live = await obtainTokens(jwt, client_id, revision, {}, jwt.mcpUrl);
+  const [header, payload] = live.access_token.split('.');
+  await expectInvalidToken(await callMcp(jwt.mcpUrl, `${header}.${payload}.${'A'.repeat(86)}`));
+  const revoked = await obtainTokens(jwt, client_id, revision, {}, jwt.mcpUrl);
+  await revoke(jwt, revoked.access_token, client_id);
+  await expectInvalidToken(await callMcp(jwt.mcpUrl, revoked.access_token));
+  expect((await callMcp(jwt.mcpUrl, live.access_token)).status).toBe(200);
+  jwt.advance((live.expires_in + 1) * 1000);
+  await expectInvalidToken(await callMcp(jwt.mcpUrl, live.access_token));
 });
 
 requirement('RS-403-SCOPE', async ({ revision }) => {

@@ -44,6 +44,7 @@ const metadataSchema = z.object({
   policy_uri: z.optional(httpUri),
   software_id: z.optional(text(200)),
   software_version: z.optional(text(100)),
+  dpop_bound_access_tokens: z.optional(z.boolean()),
 });
 
 /** What the server supports, for narrowing client metadata to it. */
@@ -56,6 +57,8 @@ export interface MetadataSupport {
   readonly grantTypes: readonly string[];
   /** The response types the authorization endpoint issues. */
   readonly responseTypes: readonly string[];
+  /** Whether token requests can carry DPoP proofs (RFC 9449), so `dpop_bound_access_tokens` is kept. */
+  readonly dpop?: boolean;
 }
 
 /** The client record fields that registration metadata determines. */
@@ -179,5 +182,7 @@ export function validateMetadata(
     policyUri: m.policy_uri,
     softwareId: m.software_id,
     softwareVersion: m.software_version,
+    // RFC 9449 §5.2, RFC 7591 §3.2.1: kept only where the server can bind tokens.
+    ...(m.dpop_bound_access_tokens && support.dpop ? { dpopBoundAccessTokens: true } : {}),
   };
 }

@@ -25,8 +25,10 @@ export async function introspect(core: Core, request: Request): Promise<Response
     aud: found.record.resource,
     iss: core.config.issuer,
     exp: Math.floor(found.record.expiresAt / 1000),
-    token_type: found.kind === 'access' ? 'Bearer' : 'refresh_token',
+    token_type: found.kind === 'refresh' ? 'refresh_token' : found.record.jkt ? 'DPoP' : 'Bearer',
     // RFC 8693 §4.1: a delegated token names its acting party.
     ...(found.record.act ? { act: found.record.act } : {}),
+    // RFC 9449 §6.2: the key a bound token is confirmed by.
+    ...(found.record.jkt ? { cnf: { jkt: found.record.jkt } } : {}),
   });
 }

@@ -86,6 +86,8 @@ export function protectedResourceMetadata(core: Core, pathname: string): Respons
     bearer_methods_supported: ['header'],
   };
   if (match.name) body.resource_name = match.name;
+  // RFC 9728 §2: the DPoP algorithms the resource accepts.
+  if (core.resourceProof) body.dpop_signing_alg_values_supported = core.resourceProof.algorithms;
   return jsonResponse(body, 200, METADATA_CACHE);
 }
 

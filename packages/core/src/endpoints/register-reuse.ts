@@ -52,6 +52,8 @@ async function fingerprint(fields: ClientMetadata): Promise<string> {
       fields.policyUri ?? null,
       fields.softwareId ?? null,
       fields.softwareVersion ?? null,
+      // Appended only when set, so the fingerprints of earlier registrations stay the same.
+      ...(fields.dpopBoundAccessTokens ? [true] : []),
     ]),
   );
 }

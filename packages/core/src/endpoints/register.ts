@@ -32,6 +32,7 @@ function clientInformation(core: Core, client: ClientRecord): Record<string, unk
     policy_uri: client.policyUri,
     software_id: client.softwareId,
     software_version: client.softwareVersion,
+    dpop_bound_access_tokens: client.dpopBoundAccessTokens,
   };
   // RFC 7592 §3: only a client with a registration access token can be managed.
   if (client.registrationTokenHash !== undefined)

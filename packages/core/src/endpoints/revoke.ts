@@ -20,7 +20,7 @@ export async function revoke(core: Core, request: Request): Promise<Response> {
     }
     if (found.kind === 'refresh')
       await core.tokens.revokeGrant(found.record.grantId, 'refresh token revoked');
-    else await core.tokens.revokeAccess(found);
+    else await core.tokens.revokeAccess(found, token);
     core.config.onEvent({ type: 'token_revoked', clientId: client.clientId, grantId: found.record.grantId });
   }
   return new Response(null, { status: 200, headers: { 'Cache-Control': 'no-store' } });

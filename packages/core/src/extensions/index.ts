@@ -18,6 +18,7 @@ export type { Extension } from '../extension.js';
 export type { TrustedIdp, VerifiedIdJag } from '../jose/id-jag.js';
 export { ID_JAG_GRANT_PROFILE, JWT_BEARER_GRANT_TYPE } from '../jose/id-jag.js';
 export type { AsymmetricAlgorithm } from '../jose/jwt.js';
+export type { SigningAlgorithm, SigningKeys } from '../jose/signing-keys.js';
 export type { ClientCredentialsOptions, MachineClient } from '../token/grants/client-credentials.js';
 export type { EnterpriseManagedAuthorizationOptions } from '../token/grants/jwt-bearer.js';
 export {
@@ -29,6 +30,12 @@ export {
   type TokenExchangeRequest,
   type TokenExchanger,
 } from '../token/grants/token-exchange.js';
+export type { DpopNonceOptions, DpopOptions, DpopResourceProofOptions } from './dpop.js';
+export { dpop, dpopResourceProof } from './dpop.js';
+export type { JwtAccessTokensOptions } from './jwt-access-tokens.js';
+export { jwtAccessTokens } from './jwt-access-tokens.js';
+export type { KeyRotationOptions, ServerSigningKeysOptions } from './signing-keys.js';
+export { JWKS_PATH, jwks, signingKeys } from './signing-keys.js';
 
 /**
  * `private_key_jwt` client authentication (RFC 7523 §2.2, OIDC Core §9) at the token, revocation and

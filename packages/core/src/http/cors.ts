@@ -2,8 +2,9 @@
 export const CORS_HEADERS: Readonly<Record<string, string>> = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
-  'Access-Control-Allow-Headers': 'Authorization, Content-Type, MCP-Protocol-Version',
-  'Access-Control-Expose-Headers': 'WWW-Authenticate',
+  // RFC 9449 §4.1, §8: browser clients send DPoP proofs and read the server's nonce.
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, MCP-Protocol-Version, DPoP',
+  'Access-Control-Expose-Headers': 'WWW-Authenticate, DPoP-Nonce',
   'Access-Control-Max-Age': '86400',
 };
 
@@ -20,14 +21,14 @@ export function withHeaders(response: Response, headers: Readonly<Record<string,
 // token, never cookies, so allowing any origin grants nothing a script could not already do.
 const RESOURCE_CORS: Readonly<Record<string, string>> = {
   'Access-Control-Allow-Origin': '*',
-  'Access-Control-Expose-Headers': 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version',
+  'Access-Control-Expose-Headers': 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version, DPoP-Nonce',
 };
 
 const RESOURCE_PREFLIGHT: Readonly<Record<string, string>> = {
   ...RESOURCE_CORS,
   'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
   'Access-Control-Allow-Headers':
-    'Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID',
+    'Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID, DPoP',
   'Access-Control-Max-Age': '86400',
 };
 

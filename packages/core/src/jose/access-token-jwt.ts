@@ -54,6 +54,8 @@ export interface AccessTokenContent {
   readonly act?: ActorClaim;
   /** Further claims; registered ones above cannot be overridden. */
   readonly extraClaims?: Readonly<Record<string, unknown>>;
+  /** The `jti`, when the caller records the token under it; default 128 random bits. */
+  readonly jti?: string;
 }
 
 /** A minted token. */
@@ -110,7 +112,7 @@ export async function mintAccessToken(
   const key = await options.keys.current();
   const iat = Math.floor((options.now ?? Date.now)() / 1000);
   const expiresAt = iat + lifetimeSeconds;
-  const jti = base64url(crypto.getRandomValues(new Uint8Array(16)));
+  const jti = content.jti ?? base64url(crypto.getRandomValues(new Uint8Array(16)));
   const payload: JWTPayload = {
     ...Object.fromEntries(extra),
     iss: options.issuer,

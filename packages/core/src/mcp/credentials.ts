@@ -1,3 +1,4 @@
+import { createIdentityAssertionSigner, type IdentityAssertionSigning } from '../jose/identity-assertion.js';
 import type { TokenInfo, UpstreamTokenSource } from '../types.js';
 
 /** Why credentials could not be attached (the proxy answers 401 `invalid_token` with this description). */
@@ -136,4 +137,72 @@ export function customCredentials(
   headers: readonly string[] = [],
 ): UpstreamCredentials {
   return { headers, apply };
+}
+
+/** Options of {@link signedIdentity}. */
+export interface SignedIdentityOptions {
+  /** The gateway's identifier (`iss`), e.g. the authorization server's issuer. */
+  readonly issuer: string;
+  /** The upstream's identifier (`aud`), e.g. its URL; the upstream checks it names itself. */
+  readonly audience: string;
+  /**
+   * `{ keys }`: the gateway's signing keys (`signingKeys` of `@portcullis/core/extensions`), published at
+   * its `jwks_uri`; `{ hmacSecret }`: a secret of at least 32 bytes shared with an upstream that only
+   * verifies HS256.
+   */
+  readonly signing: IdentityAssertionSigning;
+  /** Header carrying the assertion; default `Portcullis-Jwt-Assertion`. */
+  readonly header?: string;
+  /** A scheme before the assertion, e.g. `Bearer` with `header: 'authorization'`; default none. */
+  readonly scheme?: string;
+  /** Lifetime, seconds, 1–59; default 30. */
+  readonly lifetimeSeconds?: number;
+  /** Further claims from the verified caller (registered claims cannot be overridden). */
+  readonly claims?: (info: TokenInfo) => Readonly<Record<string, unknown>>;
+  /** JOSE `typ`; default `JWT`. */
+  readonly typ?: string;
+  /** Clock in epoch ms; default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/**
+ * Sends the upstream a short-lived signed JWT of the verified caller (like Cloudflare Access's
+ * `Cf-Access-Jwt-Assertion`): `iss`, `aud` (the upstream), `sub`, `email`, `name`, `client_id`,
+ * `scope`, `iat`, `exp` under a minute later and `jti`, so the upstream verifies who calls instead of
+ * trusting a forgeable header. Copies of the header the client sent are stripped.
+ *
+ * @example
+ * ```ts
+ * const keys = signingKeys({ storage, secret }); // from @portcullis/core/extensions, also in `jwks(keys)`
+ * mcpProxy({ upstream, authenticator: as, credentials: signedIdentity({ issuer, audience: upstream, signing: { keys } }) });
+ * ```
+ */
+export function signedIdentity(options: SignedIdentityOptions): UpstreamCredentials {
+  const header = options.header ?? 'Portcullis-Jwt-Assertion';
+  const base = {
+    issuer: options.issuer,
+    audience: options.audience,
+    signing: options.signing,
+    ...(options.lifetimeSeconds !== undefined ? { lifetimeSeconds: options.lifetimeSeconds } : {}),
+    ...(options.typ ? { typ: options.typ } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  };
+  // Checks the options once (secret length, lifetime); a per-call signer adds the caller's claims.
+  const plain = createIdentityAssertionSigner(base);
+  return {
+    headers: [header],
+    async apply(info, headers) {
+      const sign = options.claims
+        ? createIdentityAssertionSigner({ ...base, claims: () => options.claims!(info) })
+        : plain;
+      const assertion = await sign({
+        subject: info.userId,
+        clientId: info.clientId,
+        scopes: info.scopes,
+        ...(info.email ? { email: info.email } : {}),
+        ...(info.name ? { name: info.name } : {}),
+      });
+      headers.set(header, options.scheme ? `${options.scheme} ${assertion}` : assertion);
+    },
+  };
 }

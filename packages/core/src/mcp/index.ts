@@ -12,9 +12,16 @@ export type {
   CredentialRefusal,
   CredentialResult,
   IdentityHeaderOptions,
+  SignedIdentityOptions,
   UpstreamCredentials,
 } from './credentials.js';
-export { customCredentials, identityHeaders, staticToken, upstreamIdpToken } from './credentials.js';
+export {
+  customCredentials,
+  identityHeaders,
+  signedIdentity,
+  staticToken,
+  upstreamIdpToken,
+} from './credentials.js';
 export type { ScopeRequirements } from './jsonrpc.js';
 export type { McpSessionOptions, ProtectMcpServerOptions } from './protect.js';
 export { protectMcpServer } from './protect.js';

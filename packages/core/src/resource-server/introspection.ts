@@ -2,6 +2,7 @@ import type { Props } from '../types.js';
 import {
   audiences,
   type ClaimNames,
+  confirmation,
   identityFromClaims,
   parseScopes,
   type TokenVerifier,
@@ -160,6 +161,7 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): To
       audiences: auds,
       expiresAt: exp ?? Math.floor((now + ttlMs) / 1000),
       props: options.props ? options.props(claims) : {},
+      ...confirmation(claims),
     };
     return { ok: true, token: verified };
   }

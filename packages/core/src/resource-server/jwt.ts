@@ -11,6 +11,7 @@ import type { Props } from '../types.js';
 import {
   audiences,
   type ClaimNames,
+  confirmation,
   identityFromClaims,
   parseScopes,
   type TokenVerifier,
@@ -147,6 +148,7 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
           audiences: audiences(payload.aud),
           expiresAt: payload.exp ?? 0,
           props: options.props ? options.props(payload) : {},
+          ...confirmation(payload),
         },
       };
     },

@@ -1,6 +1,7 @@
 import { oauthErrorResponse } from '../errors.js';
 import { type ChallengeOptions, challengeResponse } from '../resource/challenge.js';
 import { guardRequest, type ResourceGuard } from '../resource/guard.js';
+import type { ResourceProofCheck } from '../resource/proof.js';
 import { protectedResourceMetadataUrl } from '../rules/resource.js';
 import { resourceScopes } from '../rules/scope.js';
 import type { AuthenticateOptions, AuthenticateResult, Authenticator, TokenInfo } from '../types.js';
@@ -26,6 +27,11 @@ export interface ResourceServerOptions {
   readonly now?: () => number;
   /** Audit hook: called with the reason whenever a token is refused. Never receives the token. */
   readonly onRefused?: (reason: string) => void;
+  /**
+   * Checks DPoP proofs of DPoP-bound tokens (RFC 9449 §7), e.g. `dpopResourceProof` of
+   * `@portcullis/core/extensions`. Without it a bound token is refused.
+   */
+  readonly dpop?: ResourceProofCheck;
 }
 
 /** A resource server in front of an external authorization server (ADR 011, resource-server-only mode). */
@@ -71,6 +77,8 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     resource,
     authorization_servers: [...options.authorizationServers],
     bearer_methods_supported: ['header'],
+    // RFC 9728 §2: the DPoP algorithms this resource accepts.
+    ...(options.dpop ? { dpop_signing_alg_values_supported: [...options.dpop.algorithms] } : {}),
     // SEP-2207: offline_access is not a resource scope, so it is never advertised here.
     ...(options.scopesSupported ? { scopes_supported: resourceScopes(options.scopesSupported) } : {}),
     ...(options.resourceName ? { resource_name: options.resourceName } : {}),
@@ -84,6 +92,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       metadataUrl,
       scopes: options.requiredScopes ?? options.scopesSupported ?? [],
       resource: wanted ?? resource,
+      ...(options.dpop ? { dpopAlgorithms: options.dpop.algorithms } : {}),
     }),
     async verify(token, expected) {
       const result = await options.verify.verify(token, { resource: expected, now: now() });
@@ -99,11 +108,13 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
         resource: expected,
         props: verified.props,
         expiresAt: verified.expiresAt,
+        ...(verified.cnf ? { cnf: verified.cnf } : {}),
       };
       return { ok: true, info };
     },
     ...(options.verify.credentialHeader ? { credentialHeader: options.verify.credentialHeader } : {}),
     ...(options.onRefused ? { onRefused: options.onRefused } : {}),
+    ...(options.dpop ? { proof: options.dpop } : {}),
   };
 
   return {

@@ -14,6 +14,14 @@ export interface VerifiedAccessToken {
   readonly expiresAt: number;
   /** Application data derived from the claims (see the verifiers' `props` option). */
   readonly props: Props;
+  /** The key a DPoP-bound token is confirmed by (RFC 9449 §6: `cnf.jkt`). */
+  readonly cnf?: { readonly jkt: string };
+}
+
+/** The `cnf.jkt` of verified claims (RFC 9449 §6.1, §6.2), as a {@link VerifiedAccessToken} carries it. */
+export function confirmation(claims: Readonly<Record<string, unknown>>): { cnf?: { jkt: string } } {
+  const cnf = claims.cnf as { jkt?: unknown } | undefined;
+  return typeof cnf?.jkt === 'string' && cnf.jkt !== '' ? { cnf: { jkt: cnf.jkt } } : {};
 }
 
 /** What a verifier concluded. `unavailable` means the verifier could not decide (JWKS or introspection down). */

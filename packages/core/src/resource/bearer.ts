@@ -12,7 +12,7 @@ export interface BearerChallenge {
 }
 
 // RFC 6750 §3: auth-param values are quoted-strings; strip characters that cannot appear in them.
-const quote = (value: string): string => `"${value.replace(/["\\\r\n]/g, '')}"`;
+export const quote = (value: string): string => `"${value.replace(/["\\\r\n]/g, '')}"`;
 
 /** Formats a `WWW-Authenticate` header value for the Bearer scheme. */
 export function formatBearerChallenge(challenge: BearerChallenge): string {
@@ -26,8 +26,23 @@ export function formatBearerChallenge(challenge: BearerChallenge): string {
 
 /** Reads the bearer token of the `Authorization` header (RFC 6750 §2.1): `null` when absent. */
 export function readBearerToken(request: Request): string | null | 'malformed' {
+  const read = readAccessToken(request);
+  return read === null || read === 'malformed' ? read : read.scheme === 'Bearer' ? read.token : 'malformed';
+}
+
+/** An access token as sent in `Authorization`, with its scheme. */
+export interface PresentedToken {
+  /** `Bearer` (RFC 6750 §2.1) or `DPoP` (RFC 9449 §7.1). */
+  readonly scheme: 'Bearer' | 'DPoP';
+  readonly token: string;
+}
+
+/** Reads the access token of the `Authorization` header in the Bearer or DPoP scheme: `null` when absent. */
+export function readAccessToken(request: Request): PresentedToken | null | 'malformed' {
   const header = request.headers.get('authorization');
   if (header === null || header.trim() === '') return null;
-  const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i.exec(header);
-  return match?.[1] ?? 'malformed';
+  // RFC 6750 §2.1 and RFC 9449 §7.1: one token68 after the scheme name (case-insensitive).
+  const match = /^(Bearer|DPoP)[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i.exec(header);
+  if (!match) return 'malformed';
+  return { scheme: match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer', token: match[2]! };
 }

@@ -1,11 +1,12 @@
 import type { AuthenticateOptions, AuthenticateResult, TokenInfo } from '../types.js';
-import { readBearerToken } from './bearer.js';
+import { type PresentedToken, readAccessToken } from './bearer.js';
 import {
   type ChallengeOptions,
   type ChallengeTarget,
   challengeResponse,
   unavailableResponse,
 } from './challenge.js';
+import type { ResourceProofCheck } from './proof.js';
 
 /** What verifying a presented token concluded. */
 export type TokenCheck =
@@ -20,6 +21,8 @@ export interface ResourceGuard {
   verify(token: string, resource: string, request: Request): Promise<TokenCheck>;
   /** Reads the credential from this header instead of `Authorization: Bearer`. */
   readonly credentialHeader?: string;
+  /** Checks DPoP proofs of bound tokens (RFC 9449 §7); without it the `DPoP` scheme is not accepted. */
+  readonly proof?: ResourceProofCheck;
   /** Told the reason of every refusal (never the token). */
   onRefused?(reason: string): void;
 }
@@ -28,6 +31,7 @@ export interface ResourceGuard {
  * Verifies the bearer token of a request (RFC 6750): in the `Authorization` header only, valid for this
  * resource (RFC 8707 audience, checked by `verify`), with the required scopes. Refusals carry the
  * RFC 6750 §3 challenge pointing at the RFC 9728 metadata; a verifier that cannot decide gives 503.
+ * A DPoP-bound token (RFC 9449 §7) is accepted only in the `DPoP` scheme with a valid proof.
  */
 export async function guardRequest(
   guard: ResourceGuard,
@@ -39,9 +43,10 @@ export async function guardRequest(
     guard.onRefused?.(challenge.description ?? 'no credentials');
     return { ok: false, response: challengeResponse(target, challenge) };
   };
-  let token: string | null | 'malformed';
+  let presented: PresentedToken | null | 'malformed';
   if (guard.credentialHeader) {
-    token = request.headers.get(guard.credentialHeader) || null;
+    const value = request.headers.get(guard.credentialHeader);
+    presented = value ? { scheme: 'Bearer', token: value } : null;
   } else {
     // OAuth 2.1 §5.2.1 / RFC 9700 §2.5: tokens in the query string are refused.
     if (new URL(request.url).searchParams.has('access_token')) {
@@ -50,26 +55,52 @@ export async function guardRequest(
         description: 'Access tokens in the query string are not accepted; use the Authorization header',
       });
     }
-    token = readBearerToken(request);
+    presented = readAccessToken(request);
+    if (presented !== null && presented !== 'malformed' && presented.scheme === 'DPoP' && !guard.proof)
+      presented = 'malformed';
   }
   // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
-  if (token === null) return refuse({});
-  if (token === 'malformed')
+  if (presented === null) return refuse({});
+  if (presented === 'malformed')
     return refuse({
       error: 'invalid_request',
-      description: 'The Authorization header must be "Bearer <token>"',
+      description: `The Authorization header must be "Bearer <token>"${guard.proof ? ' or "DPoP <token>"' : ''}`,
     });
+  const { scheme, token } = presented;
   const checked = await guard.verify(token, target.resource, request);
   if (!checked.ok) {
     if (checked.reason === 'unavailable') {
       guard.onRefused?.(checked.description);
       return { ok: false, response: unavailableResponse(checked.description) };
     }
-    return refuse({ error: 'invalid_token', description: checked.description });
+    return refuse({ error: 'invalid_token', description: checked.description, scheme });
+  }
+  // RFC 9449 §7.2: a bound token is never accepted as a bearer token, nor where DPoP is not checked.
+  if (scheme === 'DPoP' || checked.info.cnf) {
+    const proven = guard.proof
+      ? await guard.proof.check(request, checked.info, scheme)
+      : ({
+          ok: false,
+          error: 'invalid_token',
+          description: 'DPoP-bound tokens are not accepted here',
+        } as const);
+    if (!proven.ok) {
+      const { error, description } = proven;
+      if (error === 'temporarily_unavailable') {
+        guard.onRefused?.(description);
+        return { ok: false, response: unavailableResponse(description) };
+      }
+      return refuse({
+        ...(error === 'invalid_token' ? { error } : { dpopError: error }),
+        description,
+        scheme,
+        ...(proven.headers ? { headers: proven.headers } : {}),
+      });
+    }
   }
   const required = [...new Set(options.requiredScopes ?? [])];
   const missing = required.filter((scope) => !checked.info.scopes.includes(scope));
-  if (missing.length > 0) return refuse(insufficientScope(missing, required));
+  if (missing.length > 0) return refuse({ ...insufficientScope(missing, required), scheme });
   return { ok: true, info: checked.info };
 }
 

@@ -53,6 +53,8 @@ export const clientRecord = z.object({
   policyUri: z.optional(z.string()),
   softwareId: z.optional(z.string()),
   softwareVersion: z.optional(z.string()),
+  /** RFC 9449 §5.2: every access token of this client must be DPoP-bound. */
+  dpopBoundAccessTokens: z.optional(z.boolean()),
   issuedAt: z.number(),
   /** When the client last authorized or authenticated (epoch seconds), written at most once a day. */
   lastUsedAt: z.optional(z.number()),
@@ -107,6 +109,10 @@ export const tokenRecord = z.object({
   salt: z.optional(z.string()),
   /** The acting party of a delegated token (RFC 8693 §4.1 `act`), e.g. from a token exchange. */
   act: z.optional(z.record(z.string(), z.unknown())),
+  /** Access tokens in an extension's format (`jwt`: RFC 9068), looked up by the handle they carry. */
+  format: z.optional(z.literal('jwt')),
+  /** The DPoP key thumbprint the token is bound to (RFC 9449 §6: `cnf.jkt`). */
+  jkt: z.optional(z.string()),
 });
 export type TokenRecord = z.infer<typeof tokenRecord>;
 

@@ -1,5 +1,6 @@
 import { sha256 } from '../crypto/hash.js';
 import { ExpiringLru } from '../crypto/lru.js';
+import type { TokenBinding } from '../token/binding.js';
 import type { ClientStore } from './clients.js';
 import { PREFIX, type StoreContext } from './context.js';
 import type { GrantStore } from './grants.js';
@@ -29,6 +30,8 @@ export interface VerifiedToken {
 /** Tokens issued for one grant, as the token endpoint returns them. */
 export interface IssuedTokens {
   readonly accessToken: string;
+  /** `Bearer`, or `DPoP` for a DPoP-bound access token (RFC 9449 §5). */
+  readonly tokenType: 'Bearer' | 'DPoP';
   readonly refreshToken?: string;
   /** Seconds until the access token expires. */
   readonly expiresIn: number;
@@ -48,6 +51,8 @@ export interface IssueOptions {
   readonly act?: Readonly<Record<string, unknown>>;
   /** The tokens expire at the latest then (epoch ms), e.g. with the token they were exchanged for. */
   readonly notAfter?: number;
+  /** The DPoP key the tokens are bound to (RFC 9449 §5), from the token request's proof. */
+  readonly binding?: TokenBinding;
 }
 
 /** A token found by its value: which kind, its at-rest key and its record. */
@@ -103,7 +108,7 @@ export class TokenStore {
         refreshToken: withRefresh ? ctx.token(PREFIX.refresh) : '',
       };
       const planned = await this.#plan(grant, scopes, withRefresh, values, now, options);
-      return this.#issued(values, await writeTokens(ctx, planned), now);
+      return this.#issued(grant, values, await writeTokens(ctx, planned), now);
     }
     let values = await deriveSuccessor(ctx.keys, presented);
     let stored = await writeSuccessorOnce(
@@ -122,12 +127,24 @@ export class TokenStore {
         await this.#plan(grant, stored.refresh.scopes, true, values, now, options),
       );
     }
-    return this.#issued(values, stored, now);
+    return this.#issued(grant, values, stored, now);
   }
 
-  #issued(values: TokenValues, stored: StoredTokens, now: number): IssuedTokens {
+  /** The response of stored tokens: a token in an extension's format carries the stored value as its handle. */
+  async #issued(
+    grant: GrantRecord,
+    values: TokenValues,
+    stored: StoredTokens,
+    now: number,
+  ): Promise<IssuedTokens> {
+    const format = this.#ctx.accessTokenFormat;
+    const accessToken =
+      stored.access.format && format
+        ? await format.encode({ handle: values.accessToken, record: stored.access, subject: grant.userId })
+        : values.accessToken;
     return {
-      accessToken: values.accessToken,
+      accessToken,
+      tokenType: stored.access.jkt ? 'DPoP' : 'Bearer',
       ...(stored.refresh ? { refreshToken: values.refreshToken } : {}),
       expiresIn: Math.max(0, Math.floor((stored.access.expiresAt - now) / 1000)),
       scopes: stored.access.scopes,
@@ -144,37 +161,67 @@ export class TokenStore {
     options: IssueOptions,
   ): Promise<PlannedTokens> {
     const ctx = this.#ctx;
-    const { access, refresh } = ctx.config.lifetimes;
+    const { refresh } = ctx.config.lifetimes;
+    const resource = options.resource ?? grant.resource;
+    const format = ctx.accessTokenFormat?.appliesTo(resource) ? ctx.accessTokenFormat : undefined;
+    const access = format
+      ? Math.min(format.lifetimeSeconds, ctx.config.lifetimes.access)
+      : ctx.config.lifetimes.access;
     const end = Math.min(grant.expiresAt, options.notAfter ?? grant.expiresAt);
-    // Tokens never outlive their grant; the grant itself is never extended or rewritten.
-    const record: TokenRecord = {
+    const binding = options.binding;
+    const base = {
       grantId: grant.id,
       clientId: options.clientId ?? grant.clientId,
       scopes: [...scopes],
-      resource: options.resource ?? grant.resource,
-      expiresAt: Math.min(now + access * 1000, end),
+      resource,
       ...(options.act ? { act: { ...options.act } } : {}),
+    };
+    // Tokens never outlive their grant; the grant itself is never extended or rewritten.
+    const record: TokenRecord = {
+      ...base,
+      expiresAt: Math.min(now + access * 1000, end),
+      ...(format ? { format: 'jwt' as const } : {}),
+      ...(binding ? { jkt: binding.jkt } : {}),
     };
     const planned: PlannedTokens = { values, access: { key: await sha256(values.accessToken), record } };
     if (!withRefresh) return planned;
     const refreshRecord: TokenRecord = {
-      ...record,
+      ...base,
       expiresAt: Math.min(now + refresh * 1000, end),
       salt: ctx.token('', 16),
+      ...(binding?.refresh ? { jkt: binding.jkt } : {}),
     };
     return { ...planned, refresh: { key: await sha256(values.refreshToken), record: refreshRecord } };
   }
 
   /** Finds a live access or refresh token, trying the hinted kind first (RFC 7009 §2.1). */
   async find(token: string, hint: string | undefined): Promise<FoundToken | null> {
-    const key = await sha256(token);
     const order: ('access' | 'refresh')[] =
       hint === 'refresh_token' ? ['refresh', 'access'] : ['access', 'refresh'];
     for (const kind of order) {
-      const record = await this.#ctx.records.get(kind, key, tokenRecord);
-      if (record && record.expiresAt > this.#ctx.now()) return { kind, key, record };
+      const found = kind === 'access' ? await this.#findAccess(token) : await this.#findRefresh(token);
+      if (found && found.record.expiresAt > this.#ctx.now()) return found;
     }
     return null;
+  }
+
+  async #findRefresh(token: string): Promise<FoundToken | null> {
+    const key = await sha256(token);
+    const record = await this.#ctx.records.get('refresh', key, tokenRecord);
+    return record ? { kind: 'refresh', key, record } : null;
+  }
+
+  /**
+   * An access token's record: a token in the extension's format is found by the handle it carries once
+   * it verifies, an opaque one by its value; neither can stand for the other.
+   */
+  async #findAccess(token: string): Promise<FoundToken | null> {
+    const handle = await this.#ctx.accessTokenFormat?.decode(token);
+    if (handle === null) return null;
+    const key = await sha256(handle ?? token);
+    const record = await this.#ctx.records.get('access', key, tokenRecord);
+    if (!record || (record.format !== undefined) !== (handle !== undefined)) return null;
+    return { kind: 'access', key, record };
   }
 
   /** A live refresh token's record without consuming it, or `null`. */
@@ -197,12 +244,13 @@ export class TokenStore {
    */
   async verifyAccess(token: string): Promise<VerifiedToken | null> {
     const ctx = this.#ctx;
-    const key = await sha256(token);
+    const cacheKey = await sha256(token);
     const now = ctx.now();
-    const cached = this.#verified?.get(key);
+    const cached = this.#verified?.get(cacheKey);
     if (cached) return cached.record.expiresAt > now ? cached : null;
-    const record = await ctx.records.get('access', key, tokenRecord);
-    if (!record || record.expiresAt <= now) return null;
+    const found = await this.#findAccess(token);
+    const record = found?.record;
+    if (!found || !record || record.expiresAt <= now) return null;
     // RFC 7592 §2.3: deleting a client invalidates its tokens, so the client must still exist (read in parallel).
     const [grant, clientExists] = await Promise.all([
       this.#grants.get(record.grantId),
@@ -213,14 +261,14 @@ export class TokenStore {
     if (!secrets) return null;
     const verified = { record, grant, secrets };
     const ttl = ctx.config.tokenCache?.ttlMs;
-    if (ttl) this.#verified?.set(key, verified, Math.min(now + ttl, record.expiresAt));
+    if (ttl) this.#verified?.set(cacheKey, verified, Math.min(now + ttl, record.expiresAt));
     return verified;
   }
 
   /** Revokes one access token (RFC 7009 §2.1). */
-  async revokeAccess(found: FoundToken): Promise<void> {
+  async revokeAccess(found: FoundToken, token: string): Promise<void> {
     await this.#ctx.records.delete('access', found.key);
-    this.#verified?.delete(found.key);
+    this.#verified?.delete(await sha256(token));
   }
 
   /**

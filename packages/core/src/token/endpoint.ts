@@ -6,7 +6,8 @@ import type { GrantType } from './grants/types.js';
 
 /**
  * The token endpoint (RFC 6749 §3.2, OAuth 2.1 §3.2): finds the grant type in the registry,
- * authenticates the client, checks it registered that grant type, and lets the grant answer.
+ * authenticates the client, checks it registered that grant type, checks a proof of possession when an
+ * extension installed one (RFC 9449 §5), and lets the grant answer.
  */
 export function tokenEndpoint(core: Core, grants: readonly GrantType[]) {
   const byName = new Map(grants.map((grant) => [grant.name, grant]));
@@ -25,6 +26,15 @@ export function tokenEndpoint(core: Core, grants: readonly GrantType[]) {
     if (!client.grantTypes.includes(grantType)) {
       throw new OAuthError('unauthorized_client', `This client did not register the ${grantType} grant type`);
     }
-    return jsonResponse(await grant.handle({ core, request, form, client, authMethod: method }));
+    const proof = await core.tokenProof?.({ core, request, form, client, authMethod: method });
+    const body = await grant.handle({
+      core,
+      request,
+      form,
+      client,
+      authMethod: method,
+      ...(proof?.binding ? { binding: proof.binding } : {}),
+    });
+    return jsonResponse(body, 200, { ...proof?.headers });
   };
 }

@@ -16,7 +16,7 @@ import type { GrantType } from './types.js';
 export const authorizationCodeGrant: GrantType = {
   name: 'authorization_code',
   enabled: () => true,
-  async handle({ core, form, client }) {
+  async handle({ core, form, client, binding }) {
     const code = requiredParam(form, 'code');
     const redirectUri = form.get('redirect_uri');
     const verifier = form.get('code_verifier');
@@ -45,7 +45,9 @@ export const authorizationCodeGrant: GrantType = {
     });
     const withRefresh = client.grantTypes.includes('refresh_token');
     const presented = presentedCredential(code, record);
-    return issueTokenResponse(core, grant, grant.scopes, withRefresh, 'authorization_code', presented);
+    return issueTokenResponse(core, grant, grant.scopes, withRefresh, 'authorization_code', presented, {
+      binding,
+    });
   },
 };
 

@@ -43,7 +43,7 @@ export function clientCredentialsGrant(options: ClientCredentialsOptions): Grant
   return {
     name: 'client_credentials',
     enabled: () => true,
-    async handle({ core, form, client, authMethod }) {
+    async handle({ core, form, client, authMethod, binding }) {
       // RFC 6749 §4.4: only a confidential client may use this grant.
       if (!isConfidentialMethod(authMethod))
         throw new OAuthError(
@@ -64,7 +64,9 @@ export function clientCredentialsGrant(options: ClientCredentialsOptions): Grant
         secrets: { props: {} },
         lifetimeSeconds: access,
       });
-      return issueTokenResponse(core, grant, scopes, false, 'client_credentials');
+      return issueTokenResponse(core, grant, scopes, false, 'client_credentials', undefined, {
+        binding,
+      });
     },
   };
 }

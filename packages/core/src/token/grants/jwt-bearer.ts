@@ -99,7 +99,7 @@ export function jwtBearerGrant(options: EnterpriseManagedAuthorizationOptions): 
         );
       return true;
     },
-    async handle({ core, form, client }) {
+    async handle({ core, form, client, binding }) {
       const jag = await verifierFor(core)(requiredParam(form, 'assertion'), client.clientId);
       const resource = assertedResource(core, form, jag);
       const policy = clientScopePolicy(core.config, client.scope, resource.scopes);
@@ -134,7 +134,9 @@ export function jwtBearerGrant(options: EnterpriseManagedAuthorizationOptions): 
         scopes,
         resource: resource.resource,
       });
-      return issueTokenResponse(core, grant, scopes, false, JWT_BEARER_GRANT_TYPE);
+      return issueTokenResponse(core, grant, scopes, false, JWT_BEARER_GRANT_TYPE, undefined, {
+        binding,
+      });
     },
   };
 }

@@ -12,13 +12,16 @@ import type { GrantType } from './types.js';
 export const refreshTokenGrant: GrantType = {
   name: 'refresh_token',
   enabled: () => true,
-  async handle({ core, form, client }) {
+  async handle({ core, form, client, binding }) {
     const refreshToken = requiredParam(form, 'refresh_token');
     // Check the client before consuming, so a token replayed by a stranger cannot burn the real client's.
     const peek = await core.tokens.peekRefresh(refreshToken);
     if (!peek) throw invalidGrant('The refresh token is invalid or expired');
     if (peek.clientId !== client.clientId)
       throw invalidGrant('The refresh token was issued to another client');
+    // RFC 9449 §5: a DPoP-bound refresh token is used only with a proof of the same key.
+    if (peek.jkt !== undefined && peek.jkt !== binding?.jkt)
+      throw invalidGrant('The refresh token is DPoP-bound: send a DPoP proof made with its key');
 
     const consumed = await core.tokens.consumeRefresh(refreshToken);
     if (!consumed) throw invalidGrant('The refresh token is invalid or expired');
@@ -40,6 +43,8 @@ export const refreshTokenGrant: GrantType = {
     const scopes = refreshedScopes(core, form, grant.scopes, consumed.record.scopes);
     await refreshUpstreamSession(core, grant);
     const presented = presentedCredential(refreshToken, consumed.record);
-    return issueTokenResponse(core, grant, scopes, true, 'refresh_token', presented);
+    return issueTokenResponse(core, grant, scopes, true, 'refresh_token', presented, {
+      binding,
+    });
   },
 };

@@ -129,7 +129,7 @@ export function tokenExchangeGrant(options: TokenExchangeOptions): GrantType {
   return {
     name: TOKEN_EXCHANGE_GRANT_TYPE,
     enabled: () => true,
-    async handle({ core, form, client, authMethod }) {
+    async handle({ core, form, client, authMethod, binding }) {
       const requestedType = form.get('requested_token_type');
       if (requestedType !== undefined && requestedType !== ACCESS_TOKEN_TYPE)
         throw new OAuthError('invalid_request', `Only ${ACCESS_TOKEN_TYPE} can be requested`);
@@ -183,6 +183,7 @@ export function tokenExchangeGrant(options: TokenExchangeOptions): GrantType {
           resource: to.resource,
           act,
           notAfter: subject.record.expiresAt,
+          binding,
         },
       );
       return { ...body, issued_token_type: ACCESS_TOKEN_TYPE };

@@ -1,6 +1,7 @@
 import type { Core } from '../../context.js';
 import type { ResolvedConfig } from '../../options.js';
 import type { AuthMethodName, ClientRecord } from '../../stores/schemas.js';
+import type { TokenBinding } from '../binding.js';
 
 /** A token request as a grant type sees it: the form, and the client already authenticated. */
 export interface TokenRequest {
@@ -12,6 +13,8 @@ export interface TokenRequest {
   readonly client: ClientRecord;
   /** How the client authenticated this request (`none` for a public client). */
   readonly authMethod: AuthMethodName;
+  /** The DPoP key the request proved (RFC 9449 §5): pass it to `issueTokenResponse` to bind the tokens. */
+  readonly binding?: TokenBinding;
 }
 
 /** The successful token response (RFC 6749 §5.1); extensions may add members. */
