@@ -35,9 +35,14 @@ async function setup(alg: (typeof ALGS)[number] = 'ES256', overrides = {}) {
   return { ...ctx, key, client, auth, grant, redeem };
 }
 
-/** A private_key_jwt client auth whose assertion claims are changed before signing. */
-const modified = (change: (payload: Record<string, unknown>) => void) => ({
-  [oauth.modifyAssertion]: (_header: unknown, payload: Record<string, unknown>) => change(payload),
+/** A private_key_jwt client auth whose assertion claims are patched before signing (`undefined` removes one). */
+const modified = (patch: Record<string, unknown>) => ({
+  [oauth.modifyAssertion]: (_header: unknown, payload: Record<string, unknown>) => {
+    for (const [claim, value] of Object.entries(patch)) {
+      if (value === undefined) delete payload[claim];
+      else payload[claim] = value;
+    }
+  },
 });
 const seconds = () => Math.floor(Date.now() / 1000);
 
@@ -97,14 +102,14 @@ describe('privateKeyJwt()', () => {
   });
 
   it.each([
-    ['a wrong aud', (p: Record<string, unknown>) => void (p.aud = 'https://other.example.com'), "'aud'"],
-    ['an expired assertion', (p: Record<string, unknown>) => void (p.exp = seconds() - 120), 'expired'],
-    ['no exp', (p: Record<string, unknown>) => void delete p.exp, "'exp'"],
-    ['a lifetime over 5 minutes', (p: Record<string, unknown>) => void (p.exp = seconds() + 3600), 'too far'],
-    ['an iat in the future', (p: Record<string, unknown>) => void (p.iat = seconds() + 600), "'iat'"],
-    ['an nbf in the future', (p: Record<string, unknown>) => void (p.nbf = seconds() + 600), 'not valid yet'],
-    ['no jti', (p: Record<string, unknown>) => void delete p.jti, "'jti'"],
-    ['another sub', (p: Record<string, unknown>) => void (p.sub = 'someone-else'), "'sub'"],
+    ['a wrong aud', { aud: 'https://other.example.com' }, "'aud'"],
+    ['an expired assertion', { exp: seconds() - 120 }, 'expired'],
+    ['no exp', { exp: undefined }, "'exp'"],
+    ['a lifetime over 5 minutes', { exp: seconds() + 3600 }, 'too far'],
+    ['an iat in the future', { iat: seconds() + 600 }, "'iat'"],
+    ['an nbf in the future', { nbf: seconds() + 600 }, 'not valid yet'],
+    ['no jti', { jti: undefined }, "'jti'"],
+    ['another sub', { sub: 'someone-else' }, "'sub'"],
   ])('refuses %s with invalid_client (401, no Basic challenge)', async (_name, change, reason) => {
     const { grant, auth, as, client } = await setup();
     const refused = await oauthError(
@@ -118,7 +123,7 @@ describe('privateKeyJwt()', () => {
 
   it('accepts the token endpoint URL as aud (OIDC Core §9)', async () => {
     const { redeem, auth } = await setup();
-    const tokens = await redeem(auth(modified((p) => void (p.aud = `${ISSUER}/token`))));
+    const tokens = await redeem(auth(modified({ aud: `${ISSUER}/token` })));
     expect(tokens.access_token).toMatch(/^pcat_/);
   });
 
@@ -295,7 +300,12 @@ describe('privateKeyJwt() with jwks_uri', () => {
     const { server, storage, as } = await serverWith({
       extensions: EXTENSIONS,
       now: Date.now,
-      clientIdMetadataDocuments: { fetch: async (url: string) => (fetched.push(url), json({ keys: [] })) },
+      clientIdMetadataDocuments: {
+        fetch: async (url: string) => {
+          fetched.push(url);
+          return json({ keys: [] });
+        },
+      },
     });
     for (const uri of [
       'https://10.0.0.7/jwks',
@@ -327,7 +337,12 @@ describe('privateKeyJwt() with jwks_uri', () => {
       storage,
       extensions: EXTENSIONS,
       now: Date.now,
-      clientIdMetadataDocuments: { fetch: async (url: string) => (fetched.push(url), json({ keys: [] })) },
+      clientIdMetadataDocuments: {
+        fetch: async (url: string) => {
+          fetched.push(url);
+          return json({ keys: [] });
+        },
+      },
     });
     const key = await keyPair('ES256');
     const refused = await oauthError(

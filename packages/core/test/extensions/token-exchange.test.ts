@@ -69,7 +69,9 @@ async function setup(options: Partial<TokenExchangeOptions> = {}) {
   };
   const at = (resource: string, token: string) =>
     ctx.server.authenticate(new Request(resource, { headers: { authorization: `Bearer ${token}` } }));
-  const advance = (seconds: number) => void (skew += seconds);
+  const advance = (seconds: number) => {
+    skew += seconds;
+  };
   return { ...ctx, user, subject, exchange, at, advance, events, auth };
 }
 
