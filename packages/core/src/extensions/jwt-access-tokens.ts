@@ -12,7 +12,7 @@ import { decodeProtectedHeader } from 'jose';
 import type { Core } from '../context.js';
 import { StorageUnavailableError } from '../errors.js';
 import type { Extension } from '../extension.js';
-import { ACCESS_TOKEN_TYP, createAccessTokenVerifier, mintAccessToken } from '../jose/access-token-jwt.js';
+import { createAccessTokenVerifier, mintAccessToken } from '../jose/access-token-jwt.js';
 import type { SigningAlgorithm, SigningKeys } from '../jose/signing-keys.js';
 import { JoseError } from '../jose/types.js';
 import { ConfigurationError } from '../options.js';
@@ -131,5 +131,3 @@ export function jwtAccessTokens(options: JwtAccessTokensOptions = {}): Extension
     accessTokenFormat: format,
   };
 }
-
-export { ACCESS_TOKEN_TYP };
