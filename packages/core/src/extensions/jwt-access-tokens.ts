@@ -16,7 +16,7 @@ import { createAccessTokenVerifier, mintAccessToken } from '../jose/access-token
 import type { SigningAlgorithm, SigningKeys } from '../jose/signing-keys.js';
 import { JoseError } from '../jose/types.js';
 import { ConfigurationError } from '../options.js';
-import { sameResource } from '../rules/resource.js';
+import { findResource, sameResource } from '../rules/resource.js';
 import type { AccessTokenFormat } from '../token/format.js';
 import { coreSigningKeys, jwksParts, type KeyRotationOptions, perCore } from './signing-keys.js';
 
@@ -82,6 +82,11 @@ export function jwtAccessTokens(options: JwtAccessTokensOptions = {}): Extension
   });
 
   const format = (core: Core): AccessTokenFormat => {
+    const unknown = options.resources?.find((r) => !findResource(core.config.resources, r));
+    if (unknown !== undefined)
+      throw new ConfigurationError(
+        `Invalid Portcullis options:\n  - extensions: jwtAccessTokens names ${JSON.stringify(unknown.slice(0, 200))}, which is not a configured resource`,
+      );
     const keys = keysOf(core);
     const issuer = core.config.issuer;
     const verify = createAccessTokenVerifier({
