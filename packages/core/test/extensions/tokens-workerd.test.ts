@@ -22,7 +22,7 @@ beforeAll(async () => {
   const { Miniflare } = (await import(pathToFileURL(resolve('miniflare')).href)) as {
     Miniflare: new (options: Record<string, unknown>) => MiniflareLike;
   };
-  const script = await bundleWorker(fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url)));
+  const script = await bundleWorker(fileURLToPath(new URL('./fixtures/tokens-worker.ts', import.meta.url)));
   expect(script).not.toMatch(/from\s*["']node:/);
   mf = new Miniflare({ modules: true, script, compatibilityDate: '2025-07-01' });
 }, 120_000);
