@@ -12,11 +12,11 @@ import { decodeProtectedHeader } from 'jose';
 import type { Core } from '../context.js';
 import { StorageUnavailableError } from '../errors.js';
 import type { Extension } from '../extension.js';
-import { ACCESS_TOKEN_TYP, createAccessTokenVerifier, mintAccessToken } from '../jose/access-token-jwt.js';
+import { createAccessTokenVerifier, mintAccessToken } from '../jose/access-token-jwt.js';
 import type { SigningAlgorithm, SigningKeys } from '../jose/signing-keys.js';
 import { JoseError } from '../jose/types.js';
 import { ConfigurationError } from '../options.js';
-import { sameResource } from '../rules/resource.js';
+import { findResource, sameResource } from '../rules/resource.js';
 import type { AccessTokenFormat } from '../token/format.js';
 import { coreSigningKeys, jwksParts, type KeyRotationOptions, perCore } from './signing-keys.js';
 
@@ -82,6 +82,11 @@ export function jwtAccessTokens(options: JwtAccessTokensOptions = {}): Extension
   });
 
   const format = (core: Core): AccessTokenFormat => {
+    const unknown = options.resources?.find((r) => !findResource(core.config.resources, r));
+    if (unknown !== undefined)
+      throw new ConfigurationError(
+        `Invalid Portcullis options:\n  - extensions: jwtAccessTokens names ${JSON.stringify(unknown.slice(0, 200))}, which is not a configured resource`,
+      );
     const keys = keysOf(core);
     const issuer = core.config.issuer;
     const verify = createAccessTokenVerifier({
@@ -131,5 +136,3 @@ export function jwtAccessTokens(options: JwtAccessTokensOptions = {}): Extension
     accessTokenFormat: format,
   };
 }
-
-export { ACCESS_TOKEN_TYP };

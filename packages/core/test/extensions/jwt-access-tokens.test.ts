@@ -178,5 +178,8 @@ describe('jwtAccessTokens (RFC 9068)', () => {
     expect(() => makeServer({ extensions: [jwtAccessTokens({ signingKeys: short })] })).toThrow(
       /maxTokenLifetimeSeconds/,
     );
+    expect(() => makeServer({ extensions: [jwtAccessTokens({ resources: [`${ISSUER}/typo`] })] })).toThrow(
+      /not a configured resource/,
+    );
   });
 });
