@@ -61,8 +61,12 @@ export type { AuthorizationServer, AuthorizationServerOptions } from './server.j
 export { createAuthorizationServer } from './server.js';
 export type { ClockOption } from './storage/memory.js';
 export { MemoryStorage } from './storage/memory.js';
+export { listLimit, pageSorted } from './storage/list.js';
 export type {
   ConsumeResult,
+  ListedRecord,
+  ListOptions,
+  ListPage,
   RecordKind,
   Storage,
   StorageCallOptions,
