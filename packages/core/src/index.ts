@@ -30,6 +30,16 @@ export type {
 } from './gateway.js';
 export { createGateway } from './gateway.js';
 export { withResourceCors } from './http/cors.js';
+export type {
+  ClientSummary,
+  ConfigurationView,
+  GrantFilter,
+  GrantSummary,
+  Management,
+  PurgeResult,
+  SecretStatus,
+} from './management/index.js';
+export { createManagement } from './management/index.js';
 export type { CoreOptions, ResourceOptions } from './options.js';
 export { ConfigurationError } from './options.js';
 export type { ChallengeOptions } from './resource/challenge.js';
@@ -59,9 +69,9 @@ export {
 export { isLoopbackHost } from './rules/loopback.js';
 export type { AuthorizationServer, AuthorizationServerOptions } from './server.js';
 export { createAuthorizationServer } from './server.js';
+export { listLimit, pageSorted } from './storage/list.js';
 export type { ClockOption } from './storage/memory.js';
 export { MemoryStorage } from './storage/memory.js';
-export { listLimit, pageSorted } from './storage/list.js';
 export type {
   ConsumeResult,
   ListedRecord,
