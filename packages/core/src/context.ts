@@ -41,7 +41,7 @@ export class Core implements StoreContext {
   constructor(config: ResolvedConfig, grantTypes: readonly string[]) {
     this.grantTypes = grantTypes;
     this.config = config;
-    this.records = new Records(this.config.storage, this.config.storageTimeoutMs);
+    this.records = new Records(this.config.storage, this.config.storageTimeoutMs, this.config.onStorageCall);
     this.keys = new KeyRing(this.config.secrets);
     this.basePath = this.config.issuerUrl.pathname.replace(/\/+$/, '');
     // Client metadata is narrowed to what the endpoints offer, derived from their registries.

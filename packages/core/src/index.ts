@@ -17,6 +17,13 @@
  */
 
 export type { RandomSource } from './crypto/random.js';
+export type {
+  RedirectUriAllowList,
+  RegistrationDecision,
+  RegistrationPolicy,
+  RegistrationRequest,
+} from './endpoints/register-policy.js';
+export { redirectUriAllowList } from './endpoints/register-policy.js';
 export type { OAuthErrorCode } from './errors.js';
 export { AuthorizationRedirectError, OAuthError, oauthErrorResponse } from './errors.js';
 export type { Extension } from './extension.js';
@@ -84,6 +91,7 @@ export type {
   StoredRecord,
 } from './storage/types.js';
 export { RECORD_KINDS } from './storage/types.js';
+export type { StorageObserver } from './stores/records.js';
 export type * from './types.js';
 export type {
   IdentityUpstream,
