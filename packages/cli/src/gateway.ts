@@ -12,8 +12,10 @@ import {
   type AuthorizationServer,
   ConfigurationError,
   createAuthorizationServer,
+  healthRoutes,
   type IdentityUpstream,
   type PortcullisEvent,
+  redirectUriAllowList,
   type Storage,
 } from '@portcullis/core';
 import {
@@ -27,6 +29,7 @@ import { pinUpstream } from '@portcullis/core/upstreams';
 import { ConfigError, type GatewayConfig } from './config.js';
 import { createDemoMcpServer } from './demo-mcp.js';
 import { oidcIdentity } from './identity.js';
+import { createGatewayMetrics, type GatewayMetrics, serveMetrics } from './metrics.js';
 import { loadOrCreateSecret } from './secret.js';
 import { openStorage } from './storage.js';
 
@@ -48,6 +51,8 @@ export interface Gateway {
   readonly storageDescription: string;
   /** `demo` or the upstream MCP URL. */
   readonly mcpTarget: string;
+  /** The port of the Prometheus `/metrics` listener, when `METRICS_PORT` is set. */
+  readonly metricsPort?: number;
   readonly authorizationServer: AuthorizationServer;
   /** Graceful shutdown: stop accepting, let requests finish (up to `timeoutMs`), close the storage. */
   close(timeoutMs?: number): Promise<void>;
@@ -59,6 +64,50 @@ export interface StartGatewayOptions {
   readonly onEvent?: (event: PortcullisEvent) => void;
   /** Receives unexpected handler errors. */
   readonly onError?: (error: unknown) => void;
+}
+
+/** The core's tuning knobs from the configuration: storage timeout, token cache, registration policy. */
+function coreTuning(config: GatewayConfig) {
+  const allowList = config.redirectSchemes.length > 0 || config.redirectHosts.length > 0;
+  return {
+    storageTimeoutMs: config.storageTimeoutMs,
+    ...(config.tokenCacheTtl > 0
+      ? { tokenCache: { ttlSeconds: config.tokenCacheTtl, maxEntries: config.tokenCacheSize } }
+      : {}),
+    registration: {
+      enabled: config.registration,
+      rateLimit: {
+        perHour: config.registrationPerHour,
+        ...(config.registrationPerMinute !== undefined ? { perMinute: config.registrationPerMinute } : {}),
+      },
+      ...(config.unusedClientTtl !== undefined ? { unusedClientLifetime: config.unusedClientTtl } : {}),
+      ...(config.registrationTokens.length > 0 ? { initialAccessTokens: config.registrationTokens } : {}),
+      ...(allowList
+        ? {
+            policy: redirectUriAllowList({
+              ...(config.redirectSchemes.length > 0 ? { schemes: config.redirectSchemes } : {}),
+              ...(config.redirectHosts.length > 0 ? { hosts: config.redirectHosts } : {}),
+            }),
+          }
+        : {}),
+    },
+  };
+}
+
+async function openMetrics(
+  metrics: GatewayMetrics,
+  config: GatewayConfig,
+  undo: () => Promise<void> | void | undefined,
+): Promise<{ server: import('node:http').Server; port: number }> {
+  try {
+    return await serveMetrics(metrics, config.metricsHost, config.metricsPort ?? 0);
+  } catch (error) {
+    await undo();
+    const code = error instanceof Error && 'code' in error ? String(error.code) : 'error';
+    throw new ConfigError(
+      `cannot listen for metrics on ${config.metricsHost}:${config.metricsPort} (${code})`,
+    );
+  }
 }
 
 /** A generated PIN: 8 random digits. */
@@ -126,7 +175,7 @@ export async function startGateway(
   let secretGenerated = false;
   if (secrets.length === 0) {
     const loaded = await loadOrCreateSecret(config.dataDir);
-    secrets.push(loaded.secret);
+    secrets.push(...loaded.secrets);
     secretGenerated = loaded.created;
   }
 
@@ -136,7 +185,13 @@ export async function startGateway(
   if (config.identity === 'pin') {
     pin = config.pin ?? generatePin();
     pinGenerated = config.pin === undefined;
-    upstream = pinUpstream({ pin, serviceName: 'Portcullis gateway' });
+    upstream = pinUpstream({
+      pin,
+      serviceName: 'Portcullis gateway',
+      maxAttemptsPerRequest: config.pinMaxAttempts,
+      maxAttemptsPerClient: config.pinAttemptsPerClient,
+      maxAttemptsPerWindow: config.pinAttemptsTotal,
+    });
   } else {
     upstream = oidcIdentity(config);
   }
@@ -170,6 +225,11 @@ export async function startGateway(
   const port = (server.address() as AddressInfo).port;
   const issuer = config.publicUrl ? config.issuer : config.issuer.replace(/:\d+$/, `:${port}`);
 
+  const metrics = config.metricsPort !== undefined ? createGatewayMetrics() : undefined;
+  const onEvent = (event: PortcullisEvent) => {
+    metrics?.onEvent(event);
+    options.onEvent?.(event);
+  };
   let as: AuthorizationServer;
   try {
     as = createAuthorizationServer({
@@ -186,7 +246,9 @@ export async function startGateway(
       },
       serviceName: 'Portcullis gateway',
       clientIp,
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      onEvent,
+      ...(metrics ? { onStorageCall: metrics.onStorageCall } : {}),
+      ...coreTuning(config),
     });
   } catch (error) {
     server.close();
@@ -196,16 +258,25 @@ export async function startGateway(
   }
 
   const mcpUrl = `${new URL(issuer).origin}${config.mcpPath}`;
-  const mcp: FetchHandler = config.upstreamMcpUrl
+  let mcp: FetchHandler = config.upstreamMcpUrl
     ? mcpProxy({
         upstream: config.upstreamMcpUrl,
         authenticator: as,
         credentials: upstreamCredentials(config),
       })
     : protectMcpServer({ authenticator: as, server: () => createDemoMcpServer() });
+  if (metrics && config.upstreamMcpUrl) {
+    const proxy = mcp;
+    mcp = (request) => metrics.upstream(() => proxy(request));
+  }
+  const health = config.health
+    ? healthRoutes({ storage, timeoutMs: Math.min(config.storageTimeoutMs, 2000) })
+    : undefined;
   const routes = portcullisRoutes(as, { mcp: { path: config.mcpPath, handler: mcp } });
   const basePath = new URL(issuer).pathname.replace(/\/$/, '');
   handler = async (request) => {
+    const probe = health ? await health(request) : null;
+    if (probe) return probe;
     const response = await routes(request);
     if (response) return response;
     const { pathname } = new URL(request.url);
@@ -226,6 +297,14 @@ export async function startGateway(
   sweep?.unref();
   void as.cleanup().catch((error: unknown) => options.onError?.(error));
 
+  const metricsListener = metrics
+    ? await openMetrics(metrics, config, () => {
+        server.close();
+        if (sweep) clearInterval(sweep);
+        return storage.close?.();
+      })
+    : undefined;
+
   let closing: Promise<void> | undefined;
   return {
     issuer,
@@ -236,9 +315,11 @@ export async function startGateway(
     secretGenerated,
     storageDescription: description,
     mcpTarget: config.upstreamMcpUrl ?? 'demo',
+    ...(metricsListener ? { metricsPort: metricsListener.port } : {}),
     authorizationServer: as,
     close(timeoutMs = 10_000) {
       if (sweep) clearInterval(sweep);
+      metricsListener?.server.close();
       closing ??= gracefulShutdown(server, { timeoutMs, onClosed: () => storage.close?.() });
       return closing;
     },

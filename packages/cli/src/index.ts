@@ -10,6 +10,8 @@ export {
   loadConfig,
   parseConfig,
 } from './config.js';
+export { type AdminIO, adminHelp, runAdmin } from './admin.js';
+export { createGatewayMetrics, type GatewayMetrics, serveMetrics } from './metrics.js';
 export { createDemoMcpServer, type DemoMcpServerOptions } from './demo-mcp.js';
 export { type Gateway, generatePin, type StartGatewayOptions, startGateway } from './gateway.js';
 export { type CliIO, type CliResult, runCli } from './main.js';

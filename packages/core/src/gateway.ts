@@ -1,4 +1,5 @@
 import { oauthErrorResponse } from './errors.js';
+import { type HealthOptions, healthRoutes } from './health.js';
 import { withResourceCors } from './http/cors.js';
 import { withoutTrailingSlash } from './rules/resource.js';
 import type { AuthenticateOptions, AuthenticateResult, TokenInfo } from './types.js';
@@ -42,6 +43,8 @@ export interface GatewayOptions {
   readonly onCleanupError?: (error: unknown) => void;
   /** Clock in epoch ms (tests); default `Date.now`. */
   readonly now?: () => number;
+  /** Liveness and readiness routes (see {@link healthRoutes}); off unless given. */
+  readonly health?: HealthOptions;
 }
 
 /** Hands background work to the runtime (`ctx.waitUntil` on Workers); by default it just runs. */
@@ -102,7 +105,11 @@ export function createGateway(server: GatewayServer, options: GatewayOptions = {
     waitUntil?.(work);
   }
 
+  const health = options.health ? healthRoutes(options.health) : undefined;
+
   async function route(request: Request, waitUntil?: WaitUntil): Promise<Response | null> {
+    const probe = health ? await health(request) : null;
+    if (probe) return probe;
     maybeCleanup(waitUntil);
     if (server.handles(request)) return server.fetch(request);
     const { pathname } = new URL(request.url);

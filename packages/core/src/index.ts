@@ -36,6 +36,8 @@ export type {
   WaitUntil,
 } from './gateway.js';
 export { createGateway } from './gateway.js';
+export { type AuditLevel, auditLevel, auditLine } from './audit.js';
+export { type HealthOptions, healthRoutes, storageReady } from './health.js';
 export { withResourceCors } from './http/cors.js';
 export type {
   ClientSummary,
