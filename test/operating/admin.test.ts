@@ -72,7 +72,7 @@ for (const backend of backends) {
       PORTCULLIS_PIN: OPS_PIN,
       LOG_EVENTS: 'false',
     };
-    const gateways: RunningGateway[] = [];
+    const gateways: (RunningGateway & { issuer: string })[] = [];
     afterAll(async () => {
       for (const g of gateways) await g.cli.stop();
       await storage.cleanup();

@@ -107,6 +107,7 @@ const schema = z
     storageTimeoutMs: int(100, 120_000).default(8000),
     tokenCacheTtl: int(0, 5).default(0),
     tokenCacheSize: int(1, 1_000_000).default(10_000),
+    reuseInterval: int(0, 300).default(20),
     registration: bool.default(true),
     registrationPerMinute: int(1, 1_000_000).optional(),
     registrationPerHour: int(1, 1_000_000).default(300),

@@ -71,6 +71,7 @@ function coreTuning(config: GatewayConfig) {
   const allowList = config.redirectSchemes.length > 0 || config.redirectHosts.length > 0;
   return {
     storageTimeoutMs: config.storageTimeoutMs,
+    reuseIntervalSeconds: config.reuseInterval,
     ...(config.tokenCacheTtl > 0
       ? { tokenCache: { ttlSeconds: config.tokenCacheTtl, maxEntries: config.tokenCacheSize } }
       : {}),

@@ -203,6 +203,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: '10000',
   },
   {
+    key: 'reuseInterval',
+    env: 'REUSE_INTERVAL',
+    description:
+      'Seconds a retried code or refresh-token request gets the same tokens (0: every reuse is a replay)',
+    defaultText: '20',
+  },
+  {
     key: 'registration',
     env: 'REGISTRATION',
     description:
