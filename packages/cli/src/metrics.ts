@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { PortcullisEvent, StorageObserver } from '@portcullis/core';
+import { EVENT_METRICS, eventSamples, type PortcullisEvent, type StorageObserver } from '@portcullis/core';
 import { Counter, Histogram, Registry } from 'prom-client';
 
 /** The gateway's Prometheus metrics, fed by the core's audit events and storage observer. */
@@ -23,43 +23,13 @@ const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
  */
 export function createGatewayMetrics(): GatewayMetrics {
   const registry = new Registry();
-  const counter = (name: string, help: string, labelNames: string[] = []) =>
-    new Counter({ name, help, labelNames, registers: [registry] });
-  const flowsStarted = counter(
-    'portcullis_flows_started_total',
-    'Authorization requests that reached sign-in',
+  // The event counters are the core's definitions, the same a Worker's eventCounters serves.
+  const counters = new Map(
+    EVENT_METRICS.map((m) => [
+      m.name,
+      new Counter({ name: m.name, help: m.help, labelNames: [...m.labels], registers: [registry] }),
+    ]),
   );
-  const flowsCompleted = counter(
-    'portcullis_flows_completed_total',
-    'Authorizations approved (a grant and a code issued)',
-  );
-  const flowsDenied = counter('portcullis_flows_denied_total', 'Authorizations that ended in access_denied');
-  const tokensIssued = counter('portcullis_tokens_issued_total', 'Token responses by grant type', [
-    'grant_type',
-  ]);
-  const refusals = counter('portcullis_refusals_total', 'Token endpoint refusals by OAuth error code', [
-    'error',
-  ]);
-  const replays = counter(
-    'portcullis_replays_detected_total',
-    'Replayed codes or refresh tokens (grant revoked)',
-    ['what'],
-  );
-  const limits = counter('portcullis_limits_hit_total', 'Requests refused by a rate limit', ['limit']);
-  const loginFailures = counter('portcullis_login_failures_total', 'Refused sign-ins by identity upstream', [
-    'upstream',
-  ]);
-  const registrations = counter('portcullis_clients_registered_total', 'Clients registered (RFC 7591)');
-  const registrationRefusals = counter(
-    'portcullis_registrations_refused_total',
-    'Registrations the registration policy refused',
-    ['reason'],
-  );
-  const revocations = counter(
-    'portcullis_grants_revoked_total',
-    'Grants revoked (replays, clients, operators)',
-  );
-  const errors = counter('portcullis_errors_total', 'Requests that failed with 500 or 503', ['kind']);
   const storageSeconds = new Histogram({
     name: 'portcullis_storage_operation_seconds',
     help: 'Storage operation latency by operation and record kind',
@@ -67,56 +37,25 @@ export function createGatewayMetrics(): GatewayMetrics {
     buckets: SECONDS,
     registers: [registry],
   });
-  const storageErrors = counter('portcullis_storage_errors_total', 'Failed or timed-out storage operations', [
-    'operation',
-    'kind',
-  ]);
+  const storageErrors = new Counter({
+    name: 'portcullis_storage_errors_total',
+    help: 'Failed or timed-out storage operations',
+    labelNames: ['operation', 'kind'],
+    registers: [registry],
+  });
   const upstreamSeconds = new Histogram({
     name: 'portcullis_upstream_request_seconds',
-    help: 'Latency of the upstream MCP server until its response headers, by status class',
+    help: 'Latency of the proxied MCP route until its response headers, by status class',
     labelNames: ['status'],
     buckets: SECONDS,
     registers: [registry],
   });
-
   const statusClass = (status: number) => `${Math.floor(status / 100)}xx`;
 
   return {
     registry,
     onEvent(event) {
-      switch (event.type) {
-        case 'authorization_started':
-          return flowsStarted.inc();
-        case 'authorization_granted':
-          return flowsCompleted.inc();
-        case 'authorization_denied':
-          return flowsDenied.inc();
-        case 'token_issued':
-          return tokensIssued.inc({ grant_type: event.grantType });
-        case 'token_refused':
-          return refusals.inc({ error: event.reason });
-        case 'replay_detected':
-          return replays.inc({ what: event.what });
-        case 'rate_limited':
-          return limits.inc({ limit: event.limit });
-        case 'login_failed':
-          loginFailures.inc({ upstream: event.upstream });
-          // The PIN upstream reports its attempt limits as a failed sign-in.
-          if (/too many/i.test(event.reason)) limits.inc({ limit: 'pin' });
-          return;
-        case 'client_registered':
-          return registrations.inc();
-        case 'registration_refused':
-          return registrationRefusals.inc({ reason: event.reason });
-        case 'grant_revoked':
-          return revocations.inc();
-        case 'internal_error':
-          return errors.inc({ kind: 'internal' });
-        case 'storage_error':
-          return errors.inc({ kind: 'storage' });
-        default:
-          return;
-      }
+      for (const sample of eventSamples(event)) counters.get(sample.name)?.inc(sample.labels);
     },
     onStorageCall(call) {
       storageSeconds.observe({ operation: call.operation, kind: call.kind }, call.durationMs / 1000);

@@ -36,7 +36,6 @@ export type {
   WaitUntil,
 } from './gateway.js';
 export { createGateway } from './gateway.js';
-export { type AuditLevel, auditLevel, auditLine } from './audit.js';
 export { type HealthOptions, healthRoutes, storageReady } from './health.js';
 export { withResourceCors } from './http/cors.js';
 export type {
@@ -49,6 +48,18 @@ export type {
   SecretStatus,
 } from './management/index.js';
 export { createManagement } from './management/index.js';
+export { type AuditLevel, auditLevel, auditLine } from './observability/audit.js';
+export {
+  type EventCounters,
+  type EventCountersOptions,
+  eventCounters,
+} from './observability/counters.js';
+export {
+  EVENT_METRICS,
+  type EventMetric,
+  type EventSample,
+  eventSamples,
+} from './observability/event-metrics.js';
 export type { CoreOptions, ResourceOptions } from './options.js';
 export { ConfigurationError } from './options.js';
 export type { ChallengeOptions } from './resource/challenge.js';

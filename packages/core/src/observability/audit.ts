@@ -1,4 +1,4 @@
-import type { PortcullisEvent } from './types.js';
+import type { PortcullisEvent } from '../types.js';
 
 /** How serious an audit event is: `info` for normal flow, `warn` for refusals, `error` for attacks and outages. */
 export type AuditLevel = 'info' | 'warn' | 'error';
