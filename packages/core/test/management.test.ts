@@ -1,4 +1,4 @@
-import { createManagement, type Storage } from '@portcullis/core';
+import { createAuthorizationServer, createManagement, type Storage } from '@portcullis/core';
 import { pinUpstream } from '@portcullis/core/upstreams';
 import { describe, expect, it } from 'vitest';
 import { ISSUER, issueTokens, makeServer, PIN, registerClient, SECRET } from './helpers.js';
@@ -119,6 +119,31 @@ describe('management', () => {
     expect(view.secretKeyIds).toHaveLength(1);
     expect(JSON.stringify(view)).not.toContain(SECRET);
     expect(JSON.stringify(view)).not.toContain(PIN);
+  });
+
+  it('a revocation reaches an instance with a token cache within its ttlSeconds, and one without at once', async () => {
+    const { management, a, server, storage, clock } = await setup();
+    const cached = createAuthorizationServer({
+      issuer: ISSUER,
+      storage,
+      upstream: pinUpstream({ pin: PIN }),
+      secret: SECRET,
+      now: clock.now,
+      tokenCache: { ttlSeconds: 2 },
+    });
+    const tokens = await issueTokens(server.fetch, a);
+    const check = async (on: typeof server) =>
+      (
+        await on.authenticate(
+          new Request(`${ISSUER}/mcp`, { headers: { authorization: `Bearer ${tokens.access_token}` } }),
+        )
+      ).ok;
+    expect(await check(cached)).toBe(true);
+    expect(await management.revokeUser((await management.grants())[0]!.userId)).toBe(1);
+    expect(await check(server)).toBe(false);
+    // The cached instance may trust its copy for at most ttlSeconds, never longer.
+    clock.advance(2000);
+    expect(await check(cached)).toBe(false);
   });
 
   it('says clearly when the storage cannot list', async () => {
