@@ -118,6 +118,9 @@ const schema = z
     health: bool.default(true),
     metricsPort: int(0, 65535).optional(),
     metricsHost: z.string().min(1).default('127.0.0.1'),
+    adminPort: int(0, 65535).optional(),
+    adminHost: z.string().min(1).default('127.0.0.1'),
+    adminToken: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
     logEvents: bool.default(true),
     logLevel: z.enum(['info', 'warn', 'error'], { message: 'must be info, warn or error' }).default('info'),
   })
@@ -164,6 +167,9 @@ const schema = z
         message:
           'must be 0 or at least REFRESH_TOKEN_TTL (a client holding a live refresh token must not expire)',
       });
+    }
+    if (config.adminPort !== undefined && !config.adminToken) {
+      ctx.addIssue({ code: 'custom', path: ['adminToken'], message: 'is required with ADMIN_PORT' });
     }
     if (config.upstreamToken && !config.upstreamMcpUrl) {
       ctx.addIssue({ code: 'custom', path: ['upstreamToken'], message: 'needs UPSTREAM_MCP_URL' });

@@ -12,6 +12,7 @@ import {
   type AuthorizationServer,
   ConfigurationError,
   createAuthorizationServer,
+  createManagement,
   healthRoutes,
   type IdentityUpstream,
   type PortcullisEvent,
@@ -26,6 +27,7 @@ import {
   type UpstreamCredentials,
 } from '@portcullis/core/mcp';
 import { pinUpstream } from '@portcullis/core/upstreams';
+import { serveAdmin } from './admin-http.js';
 import { ConfigError, type GatewayConfig } from './config.js';
 import { createDemoMcpServer } from './demo-mcp.js';
 import { oidcIdentity } from './identity.js';
@@ -53,6 +55,8 @@ export interface Gateway {
   readonly mcpTarget: string;
   /** The port of the Prometheus `/metrics` listener, when `METRICS_PORT` is set. */
   readonly metricsPort?: number;
+  /** The port of the management API listener, when `ADMIN_PORT` is set. */
+  readonly adminPort?: number;
   readonly authorizationServer: AuthorizationServer;
   /** Graceful shutdown: stop accepting, let requests finish (up to `timeoutMs`), close the storage. */
   close(timeoutMs?: number): Promise<void>;
@@ -232,25 +236,26 @@ export async function startGateway(
     options.onEvent?.(event);
   };
   let as: AuthorizationServer;
+  const serverOptions = {
+    issuer,
+    storage,
+    upstream,
+    secret: secrets,
+    resources: [{ path: config.mcpPath, name: 'MCP server' }],
+    scopes: { supported: config.scopes, default: config.scopes },
+    lifetimes: {
+      authorizationCode: config.authorizationCodeTtl,
+      accessToken: config.accessTokenTtl,
+      refreshToken: config.refreshTokenTtl,
+    },
+    serviceName: 'Portcullis gateway',
+    clientIp,
+    onEvent,
+    ...(metrics ? { onStorageCall: metrics.onStorageCall } : {}),
+    ...coreTuning(config),
+  };
   try {
-    as = createAuthorizationServer({
-      issuer,
-      storage,
-      upstream,
-      secret: secrets,
-      resources: [{ path: config.mcpPath, name: 'MCP server' }],
-      scopes: { supported: config.scopes, default: config.scopes },
-      lifetimes: {
-        authorizationCode: config.authorizationCodeTtl,
-        accessToken: config.accessTokenTtl,
-        refreshToken: config.refreshTokenTtl,
-      },
-      serviceName: 'Portcullis gateway',
-      clientIp,
-      onEvent,
-      ...(metrics ? { onStorageCall: metrics.onStorageCall } : {}),
-      ...coreTuning(config),
-    });
+    as = createAuthorizationServer(serverOptions);
   } catch (error) {
     server.close();
     await storage.close?.().catch(() => undefined);
@@ -306,6 +311,24 @@ export async function startGateway(
       })
     : undefined;
 
+  const adminListener =
+    config.adminPort !== undefined && config.adminToken
+      ? await serveAdmin(createManagement(serverOptions), {
+          host: config.adminHost,
+          port: config.adminPort,
+          token: config.adminToken,
+        }).catch(async (error: unknown) => {
+          server.close();
+          metricsListener?.server.close();
+          if (sweep) clearInterval(sweep);
+          await storage.close?.();
+          const code = error instanceof Error && 'code' in error ? String(error.code) : 'error';
+          throw new ConfigError(
+            `cannot listen for the admin API on ${config.adminHost}:${config.adminPort} (${code})`,
+          );
+        })
+      : undefined;
+
   let closing: Promise<void> | undefined;
   return {
     issuer,
@@ -317,10 +340,12 @@ export async function startGateway(
     storageDescription: description,
     mcpTarget: config.upstreamMcpUrl ?? 'demo',
     ...(metricsListener ? { metricsPort: metricsListener.port } : {}),
+    ...(adminListener ? { adminPort: adminListener.port } : {}),
     authorizationServer: as,
     close(timeoutMs = 10_000) {
       if (sweep) clearInterval(sweep);
       metricsListener?.server.close();
+      adminListener?.server.close();
       closing ??= gracefulShutdown(server, { timeoutMs, onClosed: () => storage.close?.() });
       return closing;
     },

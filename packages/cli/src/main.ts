@@ -76,6 +76,8 @@ function banner(gateway: Gateway): string[] {
   }
   if (gateway.metricsPort !== undefined)
     lines.push(`  Metrics:       http://127.0.0.1:${gateway.metricsPort}/metrics`);
+  if (gateway.adminPort !== undefined)
+    lines.push(`  Admin API:     http://127.0.0.1:${gateway.adminPort} (bearer ADMIN_TOKEN)`);
   if (gateway.secretGenerated)
     lines.push('  Secret:        generated and stored with mode 0600 in the data directory');
   return lines;

@@ -273,6 +273,24 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: '127.0.0.1',
   },
   {
+    key: 'adminPort',
+    env: 'ADMIN_PORT',
+    description: 'Serve the management API (as portcullis admin) on this port; needs ADMIN_TOKEN',
+    defaultText: 'off',
+  },
+  {
+    key: 'adminHost',
+    env: 'ADMIN_HOST',
+    description: 'Interface the management listener binds',
+    defaultText: '127.0.0.1',
+  },
+  {
+    key: 'adminToken',
+    env: 'ADMIN_TOKEN',
+    description: 'Bearer token (32+ characters) every management API request must carry',
+    secret: true,
+  },
+  {
     key: 'logEvents',
     env: 'LOG_EVENTS',
     description: 'Print audit events as JSON lines on stdout',
