@@ -1,5 +1,4 @@
 import { oauthErrorResponse } from './errors.js';
-import { type HealthOptions, healthRoutes } from './health.js';
 import { withResourceCors } from './http/cors.js';
 import { withoutTrailingSlash } from './rules/resource.js';
 import type { AuthenticateOptions, AuthenticateResult, TokenInfo } from './types.js';
@@ -43,8 +42,11 @@ export interface GatewayOptions {
   readonly onCleanupError?: (error: unknown) => void;
   /** Clock in epoch ms (tests); default `Date.now`. */
   readonly now?: () => number;
-  /** Liveness and readiness routes (see {@link healthRoutes}); off unless given. */
-  readonly health?: HealthOptions;
+  /**
+   * Liveness and readiness routes, answered before everything else: pass `healthRoutes({ storage })`
+   * (opt-in by import, so a Worker without them does not carry them). Off unless given.
+   */
+  readonly health?: (request: Request) => Promise<Response | null>;
 }
 
 /** Hands background work to the runtime (`ctx.waitUntil` on Workers); by default it just runs. */
@@ -105,7 +107,7 @@ export function createGateway(server: GatewayServer, options: GatewayOptions = {
     waitUntil?.(work);
   }
 
-  const health = options.health ? healthRoutes(options.health) : undefined;
+  const health = options.health;
 
   async function route(request: Request, waitUntil?: WaitUntil): Promise<Response | null> {
     const probe = health ? await health(request) : null;
