@@ -165,7 +165,8 @@ export function redisKV(options: RedisKVOptions): KVBackend {
       return Number(await run(callOptions, INCREMENT, key, [now, expiresAt, ttl]));
     },
     async list(prefix, page, callOptions) {
-      // SCAN walks the keyspace with a cursor; a record present for the whole walk is returned at least once.
+      // SCAN walks the keyspace with a cursor; a record present for the whole walk is returned at least
+      // once. On a Redis Cluster client it walks one node only: management needs a single Redis there.
       const [next, keys] = await call(callOptions, (client) =>
         client.scan(page.cursor ?? '0', 'MATCH', `${globEscape(prefix)}*`, 'COUNT', page.limit),
       );
