@@ -4,7 +4,16 @@
  * (PIN, client secret, registration token, codes, access/refresh tokens, upstream IdP tokens, CSRF
  * tokens, flow cookies) is searched for in the captured output and in everything written to storage.
  */
-import { MemoryStorage, type PortcullisEvent, type Storage } from '@portcullis/core';
+import { createGatewayMetrics } from '@portcullis/cli';
+import {
+  auditLine,
+  createManagement,
+  MemoryStorage,
+  type PortcullisEvent,
+  redirectUriAllowList,
+  type Storage,
+} from '@portcullis/core';
+import { pinUpstream } from '@portcullis/core/upstreams';
 import { afterEach, beforeEach, describe, expect, vi } from 'vitest';
 import {
   authorizeUrl,
@@ -17,6 +26,7 @@ import {
   openPinPage,
   PIN,
   parseForm,
+  postRegister,
   REDIRECT,
   registerClient,
   runCases,
@@ -25,6 +35,9 @@ import {
   tokenRequest,
   VERIFIER,
 } from '../support/security.js';
+
+/** The server secret of the core test helpers (makeServer). */
+const SECRET = 'test-secret-test-secret-test-secret-0123';
 
 /** Wraps a storage and records every key and value written to it. */
 class RecordingStorage implements Storage {
@@ -38,6 +51,7 @@ class RecordingStorage implements Storage {
   };
   delete: Storage['delete'] = (kind, key) => this.inner.delete(kind, key);
   consume: Storage['consume'] = (kind, key, now) => this.inner.consume(kind, key, now);
+  list: NonNullable<Storage['list']> = (kind, options) => this.inner.list!(kind, options);
   increment: Storage['increment'] = (kind, key, expiresAt) => {
     this.written.push(`${kind}:${key}`);
     return this.inner.increment(kind, key, expiresAt);
@@ -65,9 +79,15 @@ afterEach(() => vi.restoreAllMocks());
 function harness(overrides: Parameters<typeof makeServer>[0] = {}) {
   const log: string[] = [];
   const storage = new RecordingStorage(new MemoryStorage());
+  const metrics = createGatewayMetrics();
   const ctx = makeServer({
     storage,
-    onEvent: (event: PortcullisEvent) => void log.push(JSON.stringify(event)),
+    onEvent: (event: PortcullisEvent) => {
+      // Both audit forms: the event as the hook gets it, and the CLI's JSON line with its level.
+      log.push(JSON.stringify(event), auditLine(event));
+      metrics.onEvent(event);
+    },
+    onStorageCall: metrics.onStorageCall,
     ...overrides,
   });
   const secrets = new Set<string>();
@@ -85,7 +105,7 @@ function harness(overrides: Parameters<typeof makeServer>[0] = {}) {
         expect(written, 'secret stored in plain text').not.toContain(secret);
     }
   };
-  return { ...ctx, storage, log, keep, secrets, browser, check };
+  return { ...ctx, storage, log, keep, secrets, browser, check, metrics };
 }
 
 /** The flow cookie and the CSRF token of the browser's current flow are secrets too. */
@@ -231,6 +251,78 @@ const cases: SecurityCase[] = [
       expect(bad.status).toBe(400);
       const body = await bad.text();
       for (const secret of h.secrets) expect(body).not.toContain(secret);
+      h.check();
+    },
+  },
+  {
+    source: 'issue 15: audit log, metrics and admin output never carry a secret',
+    name: 'registration policy refusals, rate limits, flow events, management listings and revocations, the configuration view and the Prometheus text log no secret',
+    run: async () => {
+      const INITIAL = 'initial-access-token-for-no-secrets-0123456789';
+      const h = harness({
+        clientIp: () => '203.0.113.9',
+        registration: {
+          initialAccessTokens: [INITIAL],
+          rateLimit: { perMinute: 2, perHour: 2 },
+          policy: redirectUriAllowList({ hosts: ['client.example.com'] }),
+        },
+      });
+      h.keep(PIN, SECRET, INITIAL, `${INITIAL}x`);
+      const json = { 'content-type': 'application/json' };
+      const body = (redirect: string) => JSON.stringify({ redirect_uris: [redirect], client_name: 'C' });
+      // Refused: no token, a wrong token (a secret-looking value), a redirect off the allow-list.
+      expect((await postRegister(h.server, body(REDIRECT))).status).toBe(401);
+      expect(
+        (await postRegister(h.server, body(REDIRECT), { ...json, authorization: `Bearer ${INITIAL}x` }))
+          .status,
+      ).toBe(401);
+      const auth = { ...json, authorization: `Bearer ${INITIAL}` };
+      expect((await postRegister(h.server, body('https://evil.test/cb'), auth)).status).toBe(400);
+      const registered = await (
+        await postRegister(
+          h.server,
+          JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_post' }),
+          auth,
+        )
+      ).json();
+      h.keep(registered.client_secret, registered.registration_access_token);
+      await postRegister(h.server, body(REDIRECT), auth);
+      expect((await postRegister(h.server, body(REDIRECT), auth)).status).toBe(429);
+      const { code } = await openAndApprove(h, registered.client_id);
+      h.keep(code);
+      const tokens = await (
+        await tokenRequest(h.server.fetch, {
+          ...codeForm(registered.client_id, code),
+          client_secret: registered.client_secret,
+        })
+      ).json();
+      h.keep(tokens.access_token, tokens.refresh_token);
+      for (const type of ['registration_refused', 'rate_limited', 'authorization_started']) {
+        expect(h.log.some((l) => l.includes(`"type":"${type}"`))).toBe(true);
+      }
+
+      const management = createManagement({
+        issuer: ISSUER,
+        storage: h.storage,
+        upstream: pinUpstream({ pin: PIN }),
+        secret: SECRET,
+        now: h.clock.now,
+        registration: { initialAccessTokens: [INITIAL] },
+        onEvent: (event) => void h.log.push(auditLine(event)),
+      });
+      const [grant] = await management.grants({ clientId: registered.client_id });
+      h.log.push(
+        JSON.stringify(await management.clients()),
+        JSON.stringify(await management.grants()),
+        JSON.stringify(await management.grants({ userId: grant!.userId })),
+        JSON.stringify(await management.configuration()),
+        JSON.stringify(await management.secretStatus()),
+        JSON.stringify(await management.revokeUser(grant!.userId)),
+        JSON.stringify(await management.deleteClient(registered.client_id)),
+        JSON.stringify(await management.purge()),
+        await h.metrics.registry.metrics(),
+      );
+      expect(h.log.some((l) => l.includes('"type":"grant_revoked"'))).toBe(true);
       h.check();
     },
   },

@@ -72,6 +72,23 @@ const schema = z
     oidcScopes: list.default(['openid', 'email', 'profile']),
     allowedDomains: list.default([]),
     allowedEmails: list.default([]),
+    allowedClaims: list.default([]).transform((pairs, ctx) => {
+      const claims: Record<string, string[]> = {};
+      for (const pair of pairs) {
+        const at = pair.indexOf('=');
+        if (at <= 0 || at === pair.length - 1) {
+          ctx.addIssue({ code: 'custom', message: 'must be claim=value pairs' });
+          return z.NEVER;
+        }
+        const name = pair.slice(0, at);
+        claims[name] = [...(claims[name] ?? []), pair.slice(at + 1)];
+      }
+      return claims;
+    }),
+    allowAnyone: bool.default(false),
+    pinMaxAttempts: int(1, 100).default(5),
+    pinAttemptsPerClient: int(1, 100_000).default(20),
+    pinAttemptsTotal: int(1, 1_000_000).default(100),
     upstreamMcpUrl: httpUrl.optional(),
     upstreamToken: z.string().min(1).optional(),
     userHeader: z.string().default('X-Forwarded-User'),
@@ -92,7 +109,25 @@ const schema = z
     refreshTokenTtl: int(60, 86_400 * 365).default(2_592_000),
     cleanupInterval: int(0, 86_400).default(600),
     bodyLimit: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+    storageTimeoutMs: int(100, 120_000).default(8000),
+    tokenCacheTtl: int(0, 5).default(0),
+    tokenCacheSize: int(1, 1_000_000).default(10_000),
+    reuseInterval: int(0, 300).default(20),
+    registration: bool.default(true),
+    registrationPerMinute: int(1, 1_000_000).optional(),
+    registrationPerHour: int(1, 1_000_000).default(300),
+    registrationTokens: list.default([]),
+    redirectSchemes: list.default([]),
+    redirectHosts: list.default([]),
+    unusedClientTtl: int(0, 86_400 * 3650).optional(),
+    health: bool.default(true),
+    metricsPort: int(0, 65535).optional(),
+    metricsHost: z.string().min(1).default('127.0.0.1'),
+    adminPort: int(0, 65535).optional(),
+    adminHost: z.string().min(1).default('127.0.0.1'),
+    adminToken: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
     logEvents: bool.default(true),
+    logLevel: z.enum(['info', 'warn', 'error'], { message: 'must be info, warn or error' }).default('info'),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -102,6 +137,44 @@ const schema = z
         if (!config[key])
           ctx.addIssue({ code: 'custom', path: [key], message: 'is required when IDENTITY=oidc' });
       }
+    }
+    const restricted =
+      config.allowedDomains.length > 0 ||
+      config.allowedEmails.length > 0 ||
+      Object.keys(config.allowedClaims).length > 0;
+    if (identity === 'oidc' && !restricted && !config.allowAnyone) {
+      // Safe by default: an identity provider signs in anyone it knows (any Google account).
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowedEmails'],
+        message:
+          'or another allow-list is required with IDENTITY=oidc: set ALLOWED_EMAILS, ALLOWED_DOMAINS or ALLOWED_CLAIMS, or ALLOW_ANYONE=true to admit everyone the provider signs in',
+      });
+    }
+    for (const token of config.registrationTokens) {
+      if (token.length < 32) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['registrationTokens'],
+          message: 'must be at least 32 characters each',
+        });
+        break;
+      }
+    }
+    if (
+      config.unusedClientTtl !== undefined &&
+      config.unusedClientTtl > 0 &&
+      config.unusedClientTtl < config.refreshTokenTtl
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['unusedClientTtl'],
+        message:
+          'must be 0 or at least REFRESH_TOKEN_TTL (a client holding a live refresh token must not expire)',
+      });
+    }
+    if (config.adminPort !== undefined && !config.adminToken) {
+      ctx.addIssue({ code: 'custom', path: ['adminToken'], message: 'is required with ADMIN_PORT' });
     }
     if (config.upstreamToken && !config.upstreamMcpUrl) {
       ctx.addIssue({ code: 'custom', path: ['upstreamToken'], message: 'needs UPSTREAM_MCP_URL' });

@@ -12,8 +12,11 @@ import {
   type AuthorizationServer,
   ConfigurationError,
   createAuthorizationServer,
+  createManagement,
+  healthRoutes,
   type IdentityUpstream,
   type PortcullisEvent,
+  redirectUriAllowList,
   type Storage,
 } from '@portcullis/core';
 import { jwks, type SigningKeys, signingKeys } from '@portcullis/core/extensions';
@@ -26,9 +29,11 @@ import {
   type UpstreamCredentials,
 } from '@portcullis/core/mcp';
 import { pinUpstream } from '@portcullis/core/upstreams';
+import { serveAdmin } from './admin-http.js';
 import { ConfigError, type GatewayConfig } from './config.js';
 import { createDemoMcpServer } from './demo-mcp.js';
 import { oidcIdentity } from './identity.js';
+import { createGatewayMetrics, type GatewayMetrics, serveMetrics } from './metrics.js';
 import { loadOrCreateSecret } from './secret.js';
 import { openStorage } from './storage.js';
 
@@ -50,6 +55,10 @@ export interface Gateway {
   readonly storageDescription: string;
   /** `demo` or the upstream MCP URL. */
   readonly mcpTarget: string;
+  /** The port of the Prometheus `/metrics` listener, when `METRICS_PORT` is set. */
+  readonly metricsPort?: number;
+  /** The port of the management API listener, when `ADMIN_PORT` is set. */
+  readonly adminPort?: number;
   readonly authorizationServer: AuthorizationServer;
   /** Graceful shutdown: stop accepting, let requests finish (up to `timeoutMs`), close the storage. */
   close(timeoutMs?: number): Promise<void>;
@@ -61,6 +70,51 @@ export interface StartGatewayOptions {
   readonly onEvent?: (event: PortcullisEvent) => void;
   /** Receives unexpected handler errors. */
   readonly onError?: (error: unknown) => void;
+}
+
+/** The core's tuning knobs from the configuration: storage timeout, token cache, registration policy. */
+function coreTuning(config: GatewayConfig) {
+  const allowList = config.redirectSchemes.length > 0 || config.redirectHosts.length > 0;
+  return {
+    storageTimeoutMs: config.storageTimeoutMs,
+    reuseIntervalSeconds: config.reuseInterval,
+    ...(config.tokenCacheTtl > 0
+      ? { tokenCache: { ttlSeconds: config.tokenCacheTtl, maxEntries: config.tokenCacheSize } }
+      : {}),
+    registration: {
+      enabled: config.registration,
+      rateLimit: {
+        perHour: config.registrationPerHour,
+        ...(config.registrationPerMinute !== undefined ? { perMinute: config.registrationPerMinute } : {}),
+      },
+      ...(config.unusedClientTtl !== undefined ? { unusedClientLifetime: config.unusedClientTtl } : {}),
+      ...(config.registrationTokens.length > 0 ? { initialAccessTokens: config.registrationTokens } : {}),
+      ...(allowList
+        ? {
+            policy: redirectUriAllowList({
+              ...(config.redirectSchemes.length > 0 ? { schemes: config.redirectSchemes } : {}),
+              ...(config.redirectHosts.length > 0 ? { hosts: config.redirectHosts } : {}),
+            }),
+          }
+        : {}),
+    },
+  };
+}
+
+async function openMetrics(
+  metrics: GatewayMetrics,
+  config: GatewayConfig,
+  undo: () => Promise<void> | void | undefined,
+): Promise<{ server: import('node:http').Server; port: number }> {
+  try {
+    return await serveMetrics(metrics, config.metricsHost, config.metricsPort ?? 0);
+  } catch (error) {
+    await undo();
+    const code = error instanceof Error && 'code' in error ? String(error.code) : 'error';
+    throw new ConfigError(
+      `cannot listen for metrics on ${config.metricsHost}:${config.metricsPort} (${code})`,
+    );
+  }
 }
 
 /** A generated PIN: 8 random digits. */
@@ -142,7 +196,7 @@ export async function startGateway(
   let secretGenerated = false;
   if (secrets.length === 0) {
     const loaded = await loadOrCreateSecret(config.dataDir);
-    secrets.push(loaded.secret);
+    secrets.push(...loaded.secrets);
     secretGenerated = loaded.created;
   }
 
@@ -152,7 +206,13 @@ export async function startGateway(
   if (config.identity === 'pin') {
     pin = config.pin ?? generatePin();
     pinGenerated = config.pin === undefined;
-    upstream = pinUpstream({ pin, serviceName: 'Portcullis gateway' });
+    upstream = pinUpstream({
+      pin,
+      serviceName: 'Portcullis gateway',
+      maxAttemptsPerRequest: config.pinMaxAttempts,
+      maxAttemptsPerClient: config.pinAttemptsPerClient,
+      maxAttemptsPerWindow: config.pinAttemptsTotal,
+    });
   } else {
     upstream = oidcIdentity(config);
   }
@@ -186,30 +246,38 @@ export async function startGateway(
   const port = (server.address() as AddressInfo).port;
   const issuer = config.publicUrl ? config.issuer : config.issuer.replace(/:\d+$/, `:${port}`);
 
+  const metrics = config.metricsPort !== undefined ? createGatewayMetrics() : undefined;
+  const onEvent = (event: PortcullisEvent) => {
+    metrics?.onEvent(event);
+    options.onEvent?.(event);
+  };
   // The signing keys of identity assertions live sealed in the storage, shared by every instance.
   const keys =
     config.identityAssertion === 'jwks'
       ? signingKeys({ storage, secret: secrets, maxTokenLifetimeSeconds: 60 })
       : undefined;
   let as: AuthorizationServer;
+  const serverOptions = {
+    issuer,
+    storage,
+    upstream,
+    secret: secrets,
+    resources: [{ path: config.mcpPath, name: 'MCP server' }],
+    scopes: { supported: config.scopes, default: config.scopes },
+    lifetimes: {
+      authorizationCode: config.authorizationCodeTtl,
+      accessToken: config.accessTokenTtl,
+      refreshToken: config.refreshTokenTtl,
+    },
+    serviceName: 'Portcullis gateway',
+    clientIp,
+    onEvent,
+    ...(metrics ? { onStorageCall: metrics.onStorageCall } : {}),
+    ...(keys ? { extensions: [jwks(keys)] } : {}),
+    ...coreTuning(config),
+  };
   try {
-    as = createAuthorizationServer({
-      issuer,
-      storage,
-      upstream,
-      secret: secrets,
-      resources: [{ path: config.mcpPath, name: 'MCP server' }],
-      scopes: { supported: config.scopes, default: config.scopes },
-      lifetimes: {
-        authorizationCode: config.authorizationCodeTtl,
-        accessToken: config.accessTokenTtl,
-        refreshToken: config.refreshTokenTtl,
-      },
-      serviceName: 'Portcullis gateway',
-      clientIp,
-      ...(keys ? { extensions: [jwks(keys)] } : {}),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-    });
+    as = createAuthorizationServer(serverOptions);
   } catch (error) {
     server.close();
     await storage.close?.().catch(() => undefined);
@@ -218,16 +286,25 @@ export async function startGateway(
   }
 
   const mcpUrl = `${new URL(issuer).origin}${config.mcpPath}`;
-  const mcp: FetchHandler = config.upstreamMcpUrl
+  let mcp: FetchHandler = config.upstreamMcpUrl
     ? mcpProxy({
         upstream: config.upstreamMcpUrl,
         authenticator: as,
         credentials: upstreamCredentials(config, issuer, keys),
       })
     : protectMcpServer({ authenticator: as, server: () => createDemoMcpServer() });
+  if (metrics && config.upstreamMcpUrl) {
+    const proxy = mcp;
+    mcp = (request) => metrics.upstream(() => proxy(request));
+  }
+  const health = config.health
+    ? healthRoutes({ storage, timeoutMs: Math.min(config.storageTimeoutMs, 2000) })
+    : undefined;
   const routes = portcullisRoutes(as, { mcp: { path: config.mcpPath, handler: mcp } });
   const basePath = new URL(issuer).pathname.replace(/\/$/, '');
   handler = async (request) => {
+    const probe = health ? await health(request) : null;
+    if (probe) return probe;
     const response = await routes(request);
     if (response) return response;
     const { pathname } = new URL(request.url);
@@ -248,6 +325,32 @@ export async function startGateway(
   sweep?.unref();
   void as.cleanup().catch((error: unknown) => options.onError?.(error));
 
+  const metricsListener = metrics
+    ? await openMetrics(metrics, config, () => {
+        server.close();
+        if (sweep) clearInterval(sweep);
+        return storage.close?.();
+      })
+    : undefined;
+
+  const adminListener =
+    config.adminPort !== undefined && config.adminToken
+      ? await serveAdmin(createManagement(serverOptions), {
+          host: config.adminHost,
+          port: config.adminPort,
+          token: config.adminToken,
+        }).catch(async (error: unknown) => {
+          server.close();
+          metricsListener?.server.close();
+          if (sweep) clearInterval(sweep);
+          await storage.close?.();
+          const code = error instanceof Error && 'code' in error ? String(error.code) : 'error';
+          throw new ConfigError(
+            `cannot listen for the admin API on ${config.adminHost}:${config.adminPort} (${code})`,
+          );
+        })
+      : undefined;
+
   let closing: Promise<void> | undefined;
   return {
     issuer,
@@ -258,9 +361,13 @@ export async function startGateway(
     secretGenerated,
     storageDescription: description,
     mcpTarget: config.upstreamMcpUrl ?? 'demo',
+    ...(metricsListener ? { metricsPort: metricsListener.port } : {}),
+    ...(adminListener ? { adminPort: adminListener.port } : {}),
     authorizationServer: as,
     close(timeoutMs = 10_000) {
       if (sweep) clearInterval(sweep);
+      metricsListener?.server.close();
+      adminListener?.server.close();
       closing ??= gracefulShutdown(server, { timeoutMs, onClosed: () => storage.close?.() });
       return closing;
     },

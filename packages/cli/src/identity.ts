@@ -4,8 +4,8 @@ import { ConfigError, type GatewayConfig } from './config.js';
 
 /**
  * The OpenID Connect identity upstream the configuration describes (`OIDC_ISSUER`, client id and
- * secret, scopes, and the `ALLOWED_DOMAINS` / `ALLOWED_EMAILS` allow-lists). The provider's redirect
- * URI to register is `<issuer>/callback`.
+ * secret, scopes, and the `ALLOWED_DOMAINS` / `ALLOWED_EMAILS` / `ALLOWED_CLAIMS` allow-lists or
+ * `ALLOW_ANYONE`). The provider's redirect URI to register is `<issuer>/callback`.
  * @throws ConfigError when the provider settings are refused (e.g. an http issuer off loopback).
  */
 export function oidcIdentity(config: GatewayConfig): IdentityUpstream {
@@ -22,6 +22,8 @@ export function oidcIdentity(config: GatewayConfig): IdentityUpstream {
       scopes: config.oidcScopes,
       allowedDomains: config.allowedDomains,
       allowedEmails: config.allowedEmails,
+      allowedClaims: config.allowedClaims,
+      allowAnyone: config.allowAnyone,
     });
   } catch (error) {
     const reason = error instanceof Error ? error.message : 'refused';

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type AuditLevel, auditLevel, auditLine } from '@portcullis/core';
+import { runAdmin } from './admin.js';
 import { ConfigError, loadConfig } from './config.js';
 import { type Gateway, startGateway } from './gateway.js';
 import { helpText } from './options.js';
@@ -72,6 +74,10 @@ function banner(gateway: Gateway): string[] {
   } else {
     lines.push('  Sign-in:       OpenID Connect');
   }
+  if (gateway.metricsPort !== undefined)
+    lines.push(`  Metrics:       http://127.0.0.1:${gateway.metricsPort}/metrics`);
+  if (gateway.adminPort !== undefined)
+    lines.push(`  Admin API:     http://127.0.0.1:${gateway.adminPort} (bearer ADMIN_TOKEN)`);
   if (gateway.secretGenerated)
     lines.push('  Secret:        generated and stored with mode 0600 in the data directory');
   return lines;
@@ -79,11 +85,14 @@ function banner(gateway: Gateway): string[] {
 
 /**
  * Runs the `portcullis` command: parses flags, loads and validates the configuration, starts the
- * gateway and prints where it listens. A bad configuration prints one `portcullis: …` line and
+ * gateway and prints where it listens; `portcullis admin …` runs a management command instead. A bad configuration prints one `portcullis: …` line and
  * ends with exit code 2.
  */
+const RANK: Readonly<Record<AuditLevel, number>> = { info: 0, warn: 1, error: 2 };
+
 export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIO): Promise<CliResult> {
   try {
+    if (argv[0] === 'admin') return { exitCode: await runAdmin(argv.slice(1), env, io) };
     const parsed = parseArgs(argv);
     if ('help' in parsed) {
       io.out(helpText());
@@ -94,9 +103,13 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
       return { exitCode: 0 };
     }
     const config = loadConfig({ env, ...parsed });
+    const least = RANK[config.logLevel];
     const gateway = await startGateway(config, {
+      // The audit log: one JSON line per event with its level; events never carry secrets.
       onEvent: config.logEvents
-        ? (event) => io.out(JSON.stringify({ time: new Date().toISOString(), ...event }))
+        ? (event) => {
+            if (RANK[auditLevel(event)] >= least) io.out(auditLine(event));
+          }
         : undefined,
       onError: (error) =>
         io.err(`portcullis: request failed: ${error instanceof Error ? error.name : 'error'}`),

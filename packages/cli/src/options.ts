@@ -8,6 +8,8 @@ export interface OptionSpec {
   readonly description: string;
   /** The default, as shown to people. */
   readonly defaultText?: string;
+  /** Key material or a credential: `portcullis admin config` masks it. */
+  readonly secret?: true;
 }
 
 /** Every gateway setting, in the order `--help` prints them. */
@@ -49,6 +51,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'PORTCULLIS_SECRET',
     description: 'Secret key material, 32+ characters (comma-separated list to rotate: current first)',
     defaultText: 'generated once into <dataDir>/secret (mode 0600)',
+    secret: true,
   },
   {
     key: 'identity',
@@ -61,6 +64,25 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'PORTCULLIS_PIN',
     description: 'PIN or passphrase for PIN consent (6+ characters)',
     defaultText: 'a random PIN printed once at start',
+    secret: true,
+  },
+  {
+    key: 'pinMaxAttempts',
+    env: 'PIN_MAX_ATTEMPTS',
+    description: 'Wrong PINs allowed per authorization request before it is cancelled',
+    defaultText: '5',
+  },
+  {
+    key: 'pinAttemptsPerClient',
+    env: 'PIN_ATTEMPTS_PER_CLIENT',
+    description: 'PIN attempts per client IP per 15 minutes',
+    defaultText: '20',
+  },
+  {
+    key: 'pinAttemptsTotal',
+    env: 'PIN_ATTEMPTS_TOTAL',
+    description: 'PIN attempts across all callers per 15 minutes',
+    defaultText: '100',
   },
   {
     key: 'oidcIssuer',
@@ -68,7 +90,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: 'OpenID Provider issuer URL (e.g. https://accounts.google.com)',
   },
   { key: 'oidcClientId', env: 'OIDC_CLIENT_ID', description: 'OIDC client id registered at the provider' },
-  { key: 'oidcClientSecret', env: 'OIDC_CLIENT_SECRET', description: 'OIDC client secret' },
+  { key: 'oidcClientSecret', env: 'OIDC_CLIENT_SECRET', description: 'OIDC client secret', secret: true },
   {
     key: 'oidcScopes',
     env: 'OIDC_SCOPES',
@@ -79,13 +101,25 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: 'allowedDomains',
     env: 'ALLOWED_DOMAINS',
     description: 'Comma-separated email domains allowed to sign in (verified email required)',
-    defaultText: 'any',
+    defaultText: 'none: with OIDC set an allow-list or ALLOW_ANYONE',
   },
   {
     key: 'allowedEmails',
     env: 'ALLOWED_EMAILS',
     description: 'Comma-separated email addresses allowed to sign in',
-    defaultText: 'any',
+    defaultText: 'none',
+  },
+  {
+    key: 'allowedClaims',
+    env: 'ALLOWED_CLAIMS',
+    description: 'Comma-separated claim=value pairs the OIDC user must all have (e.g. hd=example.com)',
+    defaultText: 'none',
+  },
+  {
+    key: 'allowAnyone',
+    env: 'ALLOW_ANYONE',
+    description: 'Admit anyone the OIDC provider signs in (an explicit choice instead of an allow-list)',
+    defaultText: 'false',
   },
   {
     key: 'upstreamMcpUrl',
@@ -97,6 +131,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: 'upstreamToken',
     env: 'UPSTREAM_TOKEN',
     description: 'Bearer token sent to the upstream MCP server',
+    secret: true,
   },
   {
     key: 'userHeader',
@@ -167,10 +202,123 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   { key: 'bodyLimit', env: 'BODY_LIMIT', description: 'Largest request body, bytes', defaultText: '1048576' },
   {
+    key: 'storageTimeoutMs',
+    env: 'STORAGE_TIMEOUT_MS',
+    description: 'A slower storage operation answers 503, milliseconds',
+    defaultText: '8000',
+  },
+  {
+    key: 'tokenCacheTtl',
+    env: 'TOKEN_CACHE_TTL',
+    description:
+      'Seconds (1-5) a verified access token is trusted from memory; 0 is off (revocation is then instant)',
+    defaultText: '0',
+  },
+  {
+    key: 'tokenCacheSize',
+    env: 'TOKEN_CACHE_SIZE',
+    description: 'Most access tokens the token cache keeps',
+    defaultText: '10000',
+  },
+  {
+    key: 'reuseInterval',
+    env: 'REUSE_INTERVAL',
+    description:
+      'Seconds a retried code or refresh-token request gets the same tokens (0: every reuse is a replay)',
+    defaultText: '20',
+  },
+  {
+    key: 'registration',
+    env: 'REGISTRATION',
+    description:
+      'Dynamic client registration (RFC 7591): true, or false to rely on Client ID Metadata Documents',
+    defaultText: 'true',
+  },
+  {
+    key: 'registrationPerMinute',
+    env: 'REGISTRATION_PER_MINUTE',
+    description: 'Client registrations per source address per minute',
+    defaultText: '60',
+  },
+  {
+    key: 'registrationPerHour',
+    env: 'REGISTRATION_PER_HOUR',
+    description: 'Client registrations per source address per hour',
+    defaultText: '300',
+  },
+  {
+    key: 'registrationTokens',
+    env: 'REGISTRATION_TOKENS',
+    description:
+      'Comma-separated initial access tokens (32+ characters) a registration must present (RFC 7591 §3)',
+    defaultText: 'none required',
+    secret: true,
+  },
+  {
+    key: 'redirectSchemes',
+    env: 'REGISTRATION_REDIRECT_SCHEMES',
+    description: 'Comma-separated redirect URI schemes clients may register (e.g. https,http,vscode)',
+    defaultText: 'any',
+  },
+  {
+    key: 'redirectHosts',
+    env: 'REGISTRATION_REDIRECT_HOSTS',
+    description: 'Comma-separated http(s) redirect hosts clients may register (.example.com for subdomains)',
+    defaultText: 'any',
+  },
+  {
+    key: 'unusedClientTtl',
+    env: 'UNUSED_CLIENT_TTL',
+    description: 'Seconds a registered client may go unused before it expires (0 keeps clients forever)',
+    defaultText: '7776000 (90 days)',
+  },
+  {
+    key: 'health',
+    env: 'HEALTH',
+    description: 'Serve liveness /healthz and readiness /readyz (readiness checks the storage)',
+    defaultText: 'true',
+  },
+  {
+    key: 'metricsPort',
+    env: 'METRICS_PORT',
+    description: 'Serve Prometheus metrics at /metrics on this port (0: any free port)',
+    defaultText: 'off',
+  },
+  {
+    key: 'metricsHost',
+    env: 'METRICS_HOST',
+    description: 'Interface the metrics listener binds',
+    defaultText: '127.0.0.1',
+  },
+  {
+    key: 'adminPort',
+    env: 'ADMIN_PORT',
+    description: 'Serve the management API (as portcullis admin) on this port; needs ADMIN_TOKEN',
+    defaultText: 'off',
+  },
+  {
+    key: 'adminHost',
+    env: 'ADMIN_HOST',
+    description: 'Interface the management listener binds',
+    defaultText: '127.0.0.1',
+  },
+  {
+    key: 'adminToken',
+    env: 'ADMIN_TOKEN',
+    description: 'Bearer token (32+ characters) every management API request must carry',
+    secret: true,
+  },
+  {
     key: 'logEvents',
     env: 'LOG_EVENTS',
     description: 'Print audit events as JSON lines on stdout',
     defaultText: 'true',
+  },
+  {
+    key: 'logLevel',
+    env: 'LOG_LEVEL',
+    description: 'Least level of audit events printed: info, warn or error',
+    defaultText: 'info',
   },
 ];
 
@@ -178,6 +326,7 @@ export const OPTIONS: readonly OptionSpec[] = [
 export function helpText(): string {
   const lines = [
     'Usage: portcullis [--config <file.json>] [--help] [--version]',
+    '       portcullis admin <command> [--json] [--config <file.json>]   (portcullis admin --help)',
     '',
     'Runs an OAuth 2.1 authorization server in front of an MCP server.',
     'Settings come from a JSON config file (keys below) and environment variables; the environment wins.',

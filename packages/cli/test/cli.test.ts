@@ -126,6 +126,10 @@ describe('portcullis CLI', () => {
     [{ PUBLIC_URL: 'http://mcp.example.com' }, /PUBLIC_URL \(publicUrl\) must be https/],
     [{ STORAGE_URL: 'ftp://x/y' }, /scheme 'ftp:' is not supported/],
     [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY \(trustProxy\) must be true or false/],
+    [
+      { OIDC_ISSUER: 'https://accounts.google.com', OIDC_CLIENT_ID: 'id', OIDC_CLIENT_SECRET: 'oidc-secret' },
+      /set ALLOWED_EMAILS, ALLOWED_DOMAINS or ALLOWED_CLAIMS, or ALLOW_ANYONE=true/,
+    ],
   ])('refuses bad configuration %o with one line and exit code 2', async (env, message) => {
     const cli = start([], env);
     expect(await cli.exited).toBe(2);

@@ -59,6 +59,71 @@ describe('gateway configuration', () => {
     expect(config.emailHeader).toBe('');
   });
 
+  it('refuses OIDC sign-in that would admit anyone by omission, and says how to choose', () => {
+    const oidc = { oidcIssuer: 'https://accounts.google.com', oidcClientId: 'id', oidcClientSecret: 's' };
+    expect(() => parseConfig(oidc)).toThrow(
+      /ALLOWED_EMAILS \(allowedEmails\) or another allow-list is required with IDENTITY=oidc: set ALLOWED_EMAILS, ALLOWED_DOMAINS or ALLOWED_CLAIMS, or ALLOW_ANYONE=true/,
+    );
+    expect(parseConfig({ ...oidc, allowAnyone: 'true' }).allowAnyone).toBe(true);
+    expect(
+      parseConfig({ ...oidc, allowedClaims: 'hd=example.com, groups=mcp, groups=ops' }).allowedClaims,
+    ).toEqual({
+      hd: ['example.com'],
+      groups: ['mcp', 'ops'],
+    });
+    expect(() => parseConfig({ ...oidc, allowedClaims: 'hd' })).toThrow(
+      /ALLOWED_CLAIMS \(allowedClaims\) must be claim=value pairs/,
+    );
+  });
+
+  it('reads every tuning knob: token cache, storage timeout, PIN and registration limits, policy', () => {
+    const config = parseConfig(
+      configFromEnv({
+        TOKEN_CACHE_TTL: '3',
+        TOKEN_CACHE_SIZE: '500',
+        STORAGE_TIMEOUT_MS: '2500',
+        PIN_MAX_ATTEMPTS: '3',
+        PIN_ATTEMPTS_PER_CLIENT: '10',
+        PIN_ATTEMPTS_TOTAL: '50',
+        REGISTRATION: 'false',
+        REGISTRATION_PER_MINUTE: '5',
+        REGISTRATION_PER_HOUR: '50',
+        REGISTRATION_TOKENS: 'initial-access-token-0123456789-abcdef',
+        REGISTRATION_REDIRECT_SCHEMES: 'https,vscode',
+        REGISTRATION_REDIRECT_HOSTS: 'claude.ai,.example.com',
+        UNUSED_CLIENT_TTL: '0',
+        HEALTH: 'false',
+        METRICS_PORT: '9464',
+        LOG_LEVEL: 'warn',
+      }),
+    );
+    expect(config).toMatchObject({
+      tokenCacheTtl: 3,
+      tokenCacheSize: 500,
+      storageTimeoutMs: 2500,
+      pinMaxAttempts: 3,
+      pinAttemptsPerClient: 10,
+      pinAttemptsTotal: 50,
+      registration: false,
+      registrationPerMinute: 5,
+      registrationPerHour: 50,
+      registrationTokens: ['initial-access-token-0123456789-abcdef'],
+      redirectSchemes: ['https', 'vscode'],
+      redirectHosts: ['claude.ai', '.example.com'],
+      unusedClientTtl: 0,
+      health: false,
+      metricsPort: 9464,
+      logLevel: 'warn',
+    });
+    expect(() => parseConfig({ tokenCacheTtl: 9 })).toThrow(
+      /TOKEN_CACHE_TTL \(tokenCacheTtl\) must be at most 5/,
+    );
+    expect(() => parseConfig({ registrationTokens: 'short' })).toThrow(/REGISTRATION_TOKENS .* at least 32/);
+    expect(() => parseConfig({ unusedClientTtl: 60 })).toThrow(
+      /UNUSED_CLIENT_TTL .* at least REFRESH_TOKEN_TTL/,
+    );
+  });
+
   it('requires PUBLIC_URL behind a trusted proxy, since the issuer cannot come from request headers', () => {
     expect(() => parseConfig({ trustProxy: true })).toThrow(
       /PUBLIC_URL \(publicUrl\) is required with TRUST_PROXY/,
@@ -117,7 +182,7 @@ describe('generated secret', () => {
     expect(first.secret.length).toBeGreaterThanOrEqual(32);
     expect((await stat(join(dataDir, 'secret'))).mode & 0o777).toBe(0o600);
     const second = await loadOrCreateSecret(dataDir);
-    expect(second).toEqual({ secret: first.secret, created: false });
+    expect(second).toEqual({ secret: first.secret, secrets: [first.secret], created: false });
   });
 
   it('agrees on one secret when two starts race', async () => {

@@ -71,7 +71,7 @@ export class Core implements StoreContext {
     this.grantTypes = grantTypes;
     this.clientAuthentication = clientAuthentication;
     this.config = config;
-    this.records = new Records(this.config.storage, this.config.storageTimeoutMs);
+    this.records = new Records(this.config.storage, this.config.storageTimeoutMs, this.config.onStorageCall);
     this.keys = new KeyRing(this.config.secrets);
     this.basePath = this.config.issuerUrl.pathname.replace(/\/+$/, '');
     // Client metadata is narrowed to what the endpoints offer, derived from their registries.

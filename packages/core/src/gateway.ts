@@ -42,6 +42,11 @@ export interface GatewayOptions {
   readonly onCleanupError?: (error: unknown) => void;
   /** Clock in epoch ms (tests); default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Liveness and readiness routes, answered before everything else: pass `healthRoutes({ storage })`
+   * (opt-in by import, so a Worker without them does not carry them). Off unless given.
+   */
+  readonly health?: (request: Request) => Promise<Response | null>;
 }
 
 /** Hands background work to the runtime (`ctx.waitUntil` on Workers); by default it just runs. */
@@ -102,7 +107,11 @@ export function createGateway(server: GatewayServer, options: GatewayOptions = {
     waitUntil?.(work);
   }
 
+  const health = options.health;
+
   async function route(request: Request, waitUntil?: WaitUntil): Promise<Response | null> {
+    const probe = health ? await health(request) : null;
+    if (probe) return probe;
     maybeCleanup(waitUntil);
     if (server.handles(request)) return server.fetch(request);
     const { pathname } = new URL(request.url);

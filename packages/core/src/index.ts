@@ -17,6 +17,13 @@
  */
 
 export type { RandomSource } from './crypto/random.js';
+export type {
+  RedirectUriAllowList,
+  RegistrationDecision,
+  RegistrationPolicy,
+  RegistrationRequest,
+} from './endpoints/register-policy.js';
+export { redirectUriAllowList } from './endpoints/register-policy.js';
 export type { OAuthErrorCode } from './errors.js';
 export { AuthorizationRedirectError, OAuthError, oauthErrorResponse } from './errors.js';
 export type { Extension } from './extension.js';
@@ -29,7 +36,30 @@ export type {
   WaitUntil,
 } from './gateway.js';
 export { createGateway } from './gateway.js';
+export { type HealthOptions, healthRoutes, storageReady } from './health.js';
 export { withResourceCors } from './http/cors.js';
+export type {
+  ClientSummary,
+  ConfigurationView,
+  GrantFilter,
+  GrantSummary,
+  Management,
+  PurgeResult,
+  SecretStatus,
+} from './management/index.js';
+export { createManagement } from './management/index.js';
+export { type AuditLevel, auditLevel, auditLine } from './observability/audit.js';
+export {
+  type EventCounters,
+  type EventCountersOptions,
+  eventCounters,
+} from './observability/counters.js';
+export {
+  EVENT_METRICS,
+  type EventMetric,
+  type EventSample,
+  eventSamples,
+} from './observability/event-metrics.js';
 export type { CoreOptions, ResourceOptions } from './options.js';
 export { ConfigurationError } from './options.js';
 export type { ChallengeOptions } from './resource/challenge.js';
@@ -59,10 +89,14 @@ export {
 export { isLoopbackHost } from './rules/loopback.js';
 export type { AuthorizationServer, AuthorizationServerOptions } from './server.js';
 export { createAuthorizationServer } from './server.js';
+export { listLimit, pageSorted } from './storage/list.js';
 export type { ClockOption } from './storage/memory.js';
 export { MemoryStorage } from './storage/memory.js';
 export type {
   ConsumeResult,
+  ListedRecord,
+  ListOptions,
+  ListPage,
   RecordKind,
   Storage,
   StorageCallOptions,
@@ -70,6 +104,7 @@ export type {
   StoredRecord,
 } from './storage/types.js';
 export { RECORD_KINDS } from './storage/types.js';
+export type { StorageObserver } from './stores/records.js';
 export type * from './types.js';
 export type {
   IdentityUpstream,

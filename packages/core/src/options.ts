@@ -1,9 +1,11 @@
 import * as z from 'zod/mini';
 import { type RandomSource, webRandom } from './crypto/random.js';
+import type { RegistrationPolicy } from './endpoints/register-policy.js';
 import { isSecureOrLoopback } from './rules/loopback.js';
 import type { ConfiguredResource } from './rules/resource.js';
 import { resourceScopes, SCOPE_TOKEN } from './rules/scope.js';
 import type { Storage } from './storage/types.js';
+import type { StorageObserver } from './stores/records.js';
 import type { PortcullisEvent } from './types.js';
 import type { IdentityUpstream } from './upstream.js';
 import { englishErrors } from './validation.js';
@@ -98,6 +100,16 @@ export interface CoreOptions {
      * expire this way.
      */
     readonly unusedClientLifetime?: number;
+    /**
+     * RFC 7591 §3: registrations must present one of these initial access tokens as a bearer token
+     * (each at least 32 characters); a missing or wrong one gets 401 `invalid_token`. Default none.
+     */
+    readonly initialAccessTokens?: readonly string[];
+    /**
+     * Who may register: called with each validated registration; a refusal answers 400 with its RFC
+     * 7591 §3.2.2 error. `redirectUriAllowList({ schemes, hosts })` is one. Default: everyone.
+     */
+    readonly policy?: RegistrationPolicy;
   };
   /**
    * Client ID Metadata Documents: clients whose client_id is an https URL serving their metadata
@@ -143,6 +155,8 @@ export interface CoreOptions {
    * issuer; named to be explicit.
    */
   readonly allowNonAtomicStorage?: 'single-instance';
+  /** Observes every storage call (operation, kind, duration, success), e.g. for a latency histogram. */
+  readonly onStorageCall?: StorageObserver;
   /** Audit hook. Never receives secrets. Errors it throws are ignored. */
   readonly onEvent?: (event: PortcullisEvent) => void | Promise<void>;
   /** The client IP of a request, for rate limits (adapters provide it). */
@@ -234,6 +248,10 @@ const optionsSchema = z.object({
       ),
       maxPerHour: z.optional(z.int().check(z.positive())),
       unusedClientLifetime: z.optional(z.int().check(z.nonnegative(), z.maximum(86_400 * 3650))),
+      initialAccessTokens: z.optional(
+        z.array(z.string().check(z.minLength(32, 'initial access tokens must be at least 32 characters'))),
+      ),
+      policy: z.optional(fn),
     }),
   ),
   clientIdMetadataDocuments: z.optional(
@@ -255,6 +273,7 @@ const optionsSchema = z.object({
   serviceName: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
   allowNonAtomicStorage: z.optional(z.literal('single-instance')),
   onEvent: z.optional(fn),
+  onStorageCall: z.optional(fn),
   clientIp: z.optional(fn),
   extensions: z.optional(
     z.array(implementing(['name'], 'must be an extension made by a Portcullis extension factory')),
@@ -294,6 +313,9 @@ export interface ResolvedConfig {
     limits: readonly RateWindow[];
     /** How long a registered client may go unused, in ms; `null`: forever. */
     unusedClientMs: number | null;
+    /** RFC 7591 §3 initial access tokens; empty: none required. */
+    initialAccessTokens: readonly string[];
+    policy: RegistrationPolicy | undefined;
   };
   readonly clientIdMetadataDocuments: {
     enabled: boolean;
@@ -307,6 +329,7 @@ export interface ResolvedConfig {
   readonly rememberConsent: boolean;
   readonly serviceName: string;
   readonly onEvent: (event: PortcullisEvent) => void;
+  readonly onStorageCall: StorageObserver | undefined;
   readonly clientIp: (request: Request) => string | undefined;
   readonly now: () => number;
   readonly random: RandomSource;
@@ -402,6 +425,8 @@ export function resolveConfig(options: CoreOptions): ResolvedConfig {
       enabled: options.registration?.enabled ?? true,
       limits: registrationLimits(options.registration),
       unusedClientMs: unused > 0 ? unused * 1000 : null,
+      initialAccessTokens: [...(options.registration?.initialAccessTokens ?? [])],
+      policy: options.registration?.policy,
     },
     clientIdMetadataDocuments: {
       enabled: options.clientIdMetadataDocuments?.enabled ?? true,
@@ -426,6 +451,7 @@ export function resolveConfig(options: CoreOptions): ResolvedConfig {
         // An audit hook must never break a flow.
       }
     },
+    onStorageCall: options.onStorageCall,
     clientIp: options.clientIp ?? (() => undefined),
     now: options.now ?? Date.now,
     random: options.random ?? webRandom,

@@ -280,6 +280,24 @@ export type PortcullisEvent =
       readonly message: string;
     }
   | {
+      /** A valid authorization request reached the sign-in (a flow started). */
+      readonly type: 'authorization_started';
+      /** The client that asked. */
+      readonly clientId: string;
+    }
+  | {
+      /** A rate limit refused a request (429). PIN attempt limits show as `login_failed`. */
+      readonly type: 'rate_limited';
+      /** Which limit. */
+      readonly limit: 'registration';
+    }
+  | {
+      /** The registration policy refused a registration (RFC 7591 §3.2.2, or 401 without a valid initial access token). */
+      readonly type: 'registration_refused';
+      /** `initial_access_token`, `invalid_redirect_uri` or `invalid_client_metadata`. */
+      readonly reason: string;
+    }
+  | {
       /** The storage failed or timed out; the request got 503. */
       readonly type: 'storage_error';
       /** The storage operation that failed. */

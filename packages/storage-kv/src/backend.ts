@@ -9,6 +9,12 @@ export interface KVEntry {
   readonly consumedAt: number | null;
 }
 
+/** One page of {@link KVBackend.list}: full keys with their entries; `cursor` is `null` when done. */
+export interface KVPage {
+  readonly entries: readonly { readonly key: string; readonly entry: KVEntry }[];
+  readonly cursor: string | null;
+}
+
 /**
  * The minimal key-value interface {@link KVStorage} runs on: get, put with a time to live, delete,
  * and — where the backend has one — an atomic read-modify-write primitive for `consume` and `increment`.
@@ -36,6 +42,15 @@ export interface KVBackend {
   consume?(key: string, now: number, at: number, options?: StorageCallOptions): Promise<ConsumeResult>;
   /** Atomic increment: see `Storage.increment`. `now` decides whether the current counter expired. */
   increment?(key: string, now: number, expiresAt: number, options?: StorageCallOptions): Promise<number>;
+  /**
+   * One page of the entries whose key starts with `prefix` (expired ones may be included; the storage
+   * filters them), after `cursor` (the backend's own, from the previous page), about `limit` long.
+   */
+  list?(
+    prefix: string,
+    page: { readonly cursor?: string; readonly limit: number },
+    options?: StorageCallOptions,
+  ): Promise<KVPage>;
   /** Deletes the expired entries whose key starts with `prefix`; returns how many. */
   sweep?(prefix: string, now: number, options?: StorageCallOptions): Promise<number>;
   close?(): Promise<void>;

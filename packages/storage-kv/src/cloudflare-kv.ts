@@ -64,6 +64,26 @@ export function cloudflareKV(options: CloudflareKVOptions): KVBackend {
     async delete(key) {
       await kv.delete(key);
     },
+    async list(prefix, page) {
+      const listed = await kv.list({ prefix, cursor: page.cursor ?? null, limit: page.limit });
+      // KV lists keys and metadata only: the values are read one by one (eventually consistent).
+      const entries = await Promise.all(
+        listed.keys.map(async (k) => {
+          const { value, metadata } = await kv.getWithMetadata(k.name, 'text');
+          if (value === null) return null;
+          const entry: KVEntry = {
+            value,
+            expiresAt: timeOf(metadata, 'e'),
+            consumedAt: timeOf(metadata, 'c'),
+          };
+          return { key: k.name, entry };
+        }),
+      );
+      return {
+        entries: entries.filter((e) => e !== null),
+        cursor: listed.list_complete ? null : (listed.cursor ?? null),
+      };
+    },
     async sweep(prefix, now) {
       let removed = 0;
       let cursor: string | undefined;

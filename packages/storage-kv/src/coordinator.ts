@@ -9,7 +9,8 @@ export type CoordinatorCall =
   | { readonly op: 'delete'; readonly key: string }
   | { readonly op: 'consume'; readonly key: string; readonly now: number; readonly at: number }
   | { readonly op: 'increment'; readonly key: string; readonly now: number; readonly expiresAt: number }
-  | { readonly op: 'sweep'; readonly prefix: string; readonly now: number };
+  | { readonly op: 'sweep'; readonly prefix: string; readonly now: number }
+  | { readonly op: 'list'; readonly prefix: string; readonly limit: number; readonly cursor?: string };
 
 /** An entry as the coordinator stores it: `g` is when its own garbage collection may drop it (its clock). */
 interface Stored {
@@ -50,6 +51,15 @@ export function parseCoordinatorCall(body: unknown): CoordinatorCall | null {
     case 'increment':
       return isString(b.key) && isTime(b.now) && isTime(b.expiresAt)
         ? { op: 'increment', key: b.key, now: b.now, expiresAt: b.expiresAt }
+        : null;
+    case 'list':
+      return isString(b.prefix) && isTime(b.limit) && (b.cursor === undefined || isString(b.cursor))
+        ? {
+            op: 'list',
+            prefix: b.prefix,
+            limit: Math.min(1000, Math.max(1, Math.floor(b.limit))),
+            ...(b.cursor === undefined ? {} : { cursor: b.cursor }),
+          }
         : null;
     case 'sweep':
       return isString(b.prefix) && isTime(b.now) ? { op: 'sweep', prefix: b.prefix, now: b.now } : null;
@@ -149,6 +159,19 @@ export class PortcullisCoordinator {
         }
         await this.#write(call.key, '1', call.expiresAt, null, call.expiresAt - call.now);
         return 1;
+      }
+      case 'list': {
+        const page = await storage.list<Stored>(
+          call.cursor === undefined
+            ? { prefix: call.prefix, limit: call.limit }
+            : { prefix: call.prefix, startAfter: call.cursor, limit: call.limit },
+        );
+        const entries = [...page].map(([key, s]) => ({
+          key,
+          entry: { value: s.v, expiresAt: s.e, consumedAt: s.c },
+        }));
+        const last = entries[entries.length - 1];
+        return { entries, cursor: page.size >= call.limit && last ? last.key : null };
       }
       case 'sweep': {
         let removed = 0;

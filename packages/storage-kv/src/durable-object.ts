@@ -1,5 +1,5 @@
 import type { ConsumeResult } from '@portcullis/core';
-import type { KVBackend, KVEntry } from './backend.js';
+import type { KVBackend, KVEntry, KVPage } from './backend.js';
 import type { DurableObjectNamespaceLike } from './cloudflare-types.js';
 import type { CoordinatorCall } from './coordinator.js';
 
@@ -44,6 +44,13 @@ export function durableObjectKV(options: DurableObjectKVOptions): KVBackend {
     delete: (key) => call<null>({ op: 'delete', key }).then(() => undefined),
     consume: (key, now, at) => call<ConsumeResult>({ op: 'consume', key, now, at }),
     increment: (key, now, expiresAt) => call<number>({ op: 'increment', key, now, expiresAt }),
+    list: (prefix, page) =>
+      call<KVPage>({
+        op: 'list',
+        prefix,
+        limit: page.limit,
+        ...(page.cursor ? { cursor: page.cursor } : {}),
+      }),
     sweep: (prefix, now) => call<number>({ op: 'sweep', prefix, now }),
   };
 }

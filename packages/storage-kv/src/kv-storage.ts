@@ -1,11 +1,14 @@
-import type {
-  ClockOption,
-  ConsumeResult,
-  RecordKind,
-  Storage,
-  StorageCallOptions,
-  StorageCapabilities,
-  StoredRecord,
+import {
+  type ClockOption,
+  type ConsumeResult,
+  type ListOptions,
+  type ListPage,
+  listLimit,
+  type RecordKind,
+  type Storage,
+  type StorageCallOptions,
+  type StorageCapabilities,
+  type StoredRecord,
 } from '@portcullis/core';
 import { isExpired, type KVBackend, type KVEntry } from './backend.js';
 
@@ -52,6 +55,8 @@ function serialize<T>(key: string, task: () => Promise<T>): Promise<T> {
  */
 export class KVStorage implements Storage {
   readonly capabilities: StorageCapabilities;
+  /** Present when the backend can list its keys (see `Storage.list`). */
+  readonly list?: (kind: RecordKind, options?: ListOptions) => Promise<ListPage>;
   /** Present when the backend can sweep expired entries. */
   readonly deleteExpired?: (now: number, options?: StorageCallOptions) => Promise<number>;
   readonly #backend: KVBackend;
@@ -66,6 +71,8 @@ export class KVStorage implements Storage {
     this.capabilities = {
       atomic: backend.atomic && backend.consume !== undefined && backend.increment !== undefined,
     };
+    const list = backend.list?.bind(backend);
+    if (list) this.list = (kind, o) => this.#list(list, kind, o);
     const sweep = backend.sweep?.bind(backend);
     if (sweep) this.deleteExpired = (now: number, o?: StorageCallOptions) => sweep(this.#prefix, now, o);
   }
@@ -143,6 +150,24 @@ export class KVStorage implements Storage {
       await backend.set(full, { ...entry, value: String(next) }, this.#ttl(entry.expiresAt), options);
       return next;
     });
+  }
+
+  async #list(
+    list: NonNullable<KVBackend['list']>,
+    kind: RecordKind,
+    options?: ListOptions,
+  ): Promise<ListPage> {
+    const head = this.#key(kind, '');
+    const page = await list(
+      `${head}${options?.prefix ?? ''}`,
+      { limit: listLimit(options), ...(options?.cursor ? { cursor: options.cursor } : {}) },
+      options,
+    );
+    const now = this.#now();
+    const records = page.entries
+      .filter(({ key, entry }) => key.startsWith(head) && !isExpired(entry, now))
+      .map(({ key, entry }) => ({ key: key.slice(head.length), ...entry }));
+    return { records, cursor: page.cursor };
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ClockOption, ConsumeResult } from '@portcullis/core';
+import { type ClockOption, type ConsumeResult, pageSorted } from '@portcullis/core';
 import { isExpired, type KVBackend, type KVEntry } from './backend.js';
 import { KVStorage } from './kv-storage.js';
 
@@ -51,6 +51,21 @@ export function memoryKV(): KVBackend {
         consumedAt: null,
       });
       return next;
+    },
+    async list(prefix, page) {
+      const records = [...entries].map(([key, entry]) => ({ key, ...entry }));
+      const sorted = pageSorted(records, {
+        prefix,
+        limit: page.limit,
+        ...(page.cursor ? { cursor: page.cursor } : {}),
+      });
+      return {
+        entries: sorted.records.map(({ key, value, expiresAt, consumedAt }) => ({
+          key,
+          entry: { value, expiresAt, consumedAt },
+        })),
+        cursor: sorted.cursor,
+      };
     },
     async sweep(prefix, now) {
       let removed = 0;

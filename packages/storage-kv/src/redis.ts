@@ -74,6 +74,9 @@ async function sha1Hex(text: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** Escapes Redis glob metacharacters so a key prefix matches literally in SCAN MATCH. */
+const globEscape = (text: string): string => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+
 const num = (field: string | null | undefined): number | null =>
   field === null || field === undefined || field === '' ? null : Number(field);
 
@@ -160,6 +163,31 @@ export function redisKV(options: RedisKVOptions): KVBackend {
     async increment(key, now, expiresAt, callOptions) {
       const ttl = Math.max(1, Math.ceil(expiresAt - now)) + slack;
       return Number(await run(callOptions, INCREMENT, key, [now, expiresAt, ttl]));
+    },
+    async list(prefix, page, callOptions) {
+      // SCAN walks the keyspace with a cursor; a record present for the whole walk is returned at least
+      // once. On a Redis Cluster client it walks one node only: management needs a single Redis there.
+      const [next, keys] = await call(callOptions, (client) =>
+        client.scan(page.cursor ?? '0', 'MATCH', `${globEscape(prefix)}*`, 'COUNT', page.limit),
+      );
+      const rows =
+        keys.length === 0
+          ? []
+          : await call(callOptions, (client) => {
+              const pipeline = client.pipeline();
+              for (const key of keys) pipeline.hmget(key, 'v', 'e', 'c');
+              return pipeline.exec();
+            });
+      const entries: { key: string; entry: KVEntry }[] = [];
+      keys.forEach((key, i) => {
+        const [error, fields] = rows?.[i] ?? [null, null];
+        if (error) throw error;
+        const [v, e, c] = (fields ?? []) as (string | null)[];
+        if (v !== null && v !== undefined) {
+          entries.push({ key, entry: { value: v, expiresAt: num(e), consumedAt: num(c) } });
+        }
+      });
+      return { entries, cursor: next === '0' ? null : next };
     },
     async close() {
       const { client } = await link.catch(() => ({ client: undefined }));

@@ -1,5 +1,7 @@
 import type {
   ConsumeResult,
+  ListOptions,
+  ListPage,
   RecordKind,
   Storage,
   StorageCallOptions,
@@ -16,10 +18,11 @@ export const SINGLE_USE_KINDS: readonly RecordKind[] = ['code', 'refresh', 'coun
 
 /**
  * The kinds {@link cloudflareStorage} keeps in the Durable Object by default: the single-use kinds plus
- * grants. Every token is valid only while its grant exists, so keeping grants strongly consistent makes
- * revocation (RFC 7009, refresh-token reuse, code replay) take effect everywhere at once.
+ * grants with their index (grants by user and by client). Every token is valid only while its grant
+ * exists, so keeping grants strongly consistent makes revocation (RFC 7009, refresh-token reuse, code
+ * replay, an operator revoking a user) take effect everywhere at once.
  */
-export const COORDINATOR_KINDS: readonly RecordKind[] = [...SINGLE_USE_KINDS, 'grant'];
+export const COORDINATOR_KINDS: readonly RecordKind[] = [...SINGLE_USE_KINDS, 'grant', 'index'];
 
 /** Options of {@link RoutedStorage}. */
 export interface RoutedStorageOptions {
@@ -45,6 +48,8 @@ export interface RoutedStorageOptions {
 export class RoutedStorage implements Storage {
   readonly capabilities: StorageCapabilities;
   readonly deleteExpired?: (now: number, options?: StorageCallOptions) => Promise<number>;
+  /** Present when every routed storage can list. */
+  readonly list?: (kind: RecordKind, options?: ListOptions) => Promise<ListPage>;
   readonly #fallback: Storage;
   readonly #routes: Partial<Record<RecordKind, Storage>>;
   readonly #all: Storage[];
@@ -56,6 +61,13 @@ export class RoutedStorage implements Storage {
     this.capabilities = {
       atomic: SINGLE_USE_KINDS.every((kind) => this.#for(kind).capabilities.atomic),
     };
+    if (this.#all.every((s) => s.list)) {
+      this.list = async (kind, o) => {
+        const storage = this.#for(kind);
+        if (!storage.list) throw new TypeError(`the storage of '${kind}' records cannot list`);
+        return storage.list(kind, o);
+      };
+    }
     const sweepers = (options.sweep ?? this.#all).filter((s) => s.deleteExpired);
     if (sweepers.length > 0) {
       this.deleteExpired = async (now, o) => {

@@ -1,5 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import type { ConsumeResult, RecordKind, Storage, StoredRecord } from '@portcullis/core';
+import type {
+  ConsumeResult,
+  ListOptions,
+  ListPage,
+  RecordKind,
+  Storage,
+  StoredRecord,
+} from '@portcullis/core';
 import { storageContract, type TestClock } from '@portcullis/core/testkit';
 import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,6 +76,9 @@ class WorkerdStorage implements Storage {
   }
   increment(kind: RecordKind, key: string, expiresAt: number) {
     return this.#call<number>({ op: 'increment', kind, key, expiresAt });
+  }
+  list(kind: RecordKind, list?: ListOptions) {
+    return this.#call<ListPage>({ op: 'list', kind, ...(list ? { list } : {}) });
   }
 }
 

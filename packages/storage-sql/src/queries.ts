@@ -34,6 +34,11 @@ export interface Queries {
   readonly delete: string;
   /** Params: now. */
   readonly deleteExpired: string;
+  /**
+   * One page of live records of a kind by key prefix, in key order, after a key. Params: kind, prefix
+   * length (bytes on MySQL, characters elsewhere), prefix, after, now, limit. Returns rkey and the record.
+   */
+  readonly list: string;
   readonly atomic: AtomicQueries;
 }
 
@@ -69,6 +74,8 @@ export function buildQueries(dialect: SqlDialect, prefix: string): Queries {
         ON DUPLICATE KEY UPDATE value = ?, expires_at = ?, consumed_at = NULL`,
       delete: `DELETE FROM ${t} WHERE kind = ? AND rkey = ?`,
       deleteExpired: `DELETE FROM ${t} WHERE expires_at IS NOT NULL AND expires_at <= ?`,
+      list: `SELECT rkey, value, expires_at, consumed_at FROM ${t}
+        WHERE kind = ? AND SUBSTRING(rkey, 1, ?) = ? AND rkey > ? AND ${live('?')} ORDER BY rkey LIMIT ?`,
       atomic: {
         mode: 'locking',
         lockRow: `${select} WHERE kind = ? AND rkey = ? AND ${live('?')} FOR UPDATE`,
@@ -94,6 +101,11 @@ export function buildQueries(dialect: SqlDialect, prefix: string): Queries {
     ),
     delete: q(() => `DELETE FROM ${t} WHERE kind = ${p()} AND rkey = ${p()}`),
     deleteExpired: q(() => `DELETE FROM ${t} WHERE expires_at IS NOT NULL AND expires_at <= ${p()}`),
+    list: q(
+      () => `SELECT rkey, value, expires_at, consumed_at FROM ${t}
+        WHERE kind = ${p()} AND substr(rkey, 1, ${p()}) = ${p()} AND rkey > ${p()} AND ${live(p())}
+        ORDER BY rkey LIMIT ${p()}`,
+    ),
     atomic: {
       mode: 'returning',
       // One statement: concurrent callers serialize on the row and only the first still sees NULL.

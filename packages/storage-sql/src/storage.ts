@@ -1,4 +1,13 @@
-import type { ConsumeResult, RecordKind, Storage, StorageCallOptions, StoredRecord } from '@portcullis/core';
+import {
+  type ConsumeResult,
+  type ListOptions,
+  type ListPage,
+  listLimit,
+  type RecordKind,
+  type Storage,
+  type StorageCallOptions,
+  type StoredRecord,
+} from '@portcullis/core';
 import type { SqlDriver, SqlExecutor, SqlRow } from './driver.js';
 import { toNumber } from './driver.js';
 import { type MigrationResult, runMigrations } from './migrations.js';
@@ -27,6 +36,14 @@ export const DEFAULT_TABLE_PREFIX = 'portcullis_';
 function readText(row: SqlRow): string {
   if (typeof row.value !== 'string') throw new TypeError('stored value is not text');
   return row.value;
+}
+
+/** A key column: text, or bytes (MySQL VARBINARY) holding UTF-8. */
+function readKey(row: SqlRow): string {
+  const key = row.rkey;
+  if (typeof key === 'string') return key;
+  if (key instanceof Uint8Array) return new TextDecoder().decode(key);
+  throw new TypeError('stored key is not text');
 }
 
 function readRecord(row: SqlRow): StoredRecord {
@@ -186,6 +203,22 @@ export class SqlStorage implements Storage {
     const value = row ? Number(readText(row)) : Number.NaN;
     if (!Number.isSafeInteger(value)) throw new TypeError('counter did not return an integer');
     return value;
+  }
+
+  /** One page of live records of `kind` by key prefix, in key order (keyset paging on the primary key). */
+  async list(kind: RecordKind, options?: ListOptions): Promise<ListPage> {
+    const { db, q } = await this.#ready(options);
+    const prefix = options?.prefix ?? '';
+    const limit = listLimit(options);
+    const length = db.dialect === 'mysql' ? new TextEncoder().encode(prefix).length : prefix.length;
+    const rows = await db.query(
+      q.list,
+      [kind, length, prefix, options?.cursor ?? '', this.#now(), limit + 1],
+      options,
+    );
+    const records = rows.slice(0, limit).map((row) => ({ key: readKey(row), ...readRecord(row) }));
+    const last = records[records.length - 1];
+    return { records, cursor: rows.length > limit && last ? last.key : null };
   }
 
   async deleteExpired(now: number, options?: StorageCallOptions): Promise<number> {

@@ -34,5 +34,6 @@ export async function authorize(core: Core, request: Request): Promise<Response>
   );
   const req = new AuthorizeRequest(core, request, params, resources);
   for (const check of AUTHORIZE_CHECKS) await check(req);
+  if (req.client) core.config.onEvent({ type: 'authorization_started', clientId: req.client.clientId });
   return startFlow(core, request, req);
 }

@@ -19,6 +19,17 @@ export class KeyRing {
     this.#keys = Promise.all(secrets.map(derive));
   }
 
+  /** The ids of the derived keys, current first: the `<keyId>` of what each one sealed. */
+  async ids(): Promise<string[]> {
+    return (await this.#keys).map((key) => key.id);
+  }
+
+  /** The id of the key that sealed a value, or `null` when it is not a sealed value. */
+  static sealedBy(sealed: string): string | null {
+    const [version, id] = sealed.split('.');
+    return version === 'v1' && id ? id : null;
+  }
+
   /** Encrypts a string: `v1.<keyId>.<iv>.<ciphertext>` (AES-256-GCM, `aad` bound). */
   async seal(plaintext: string, aad: string): Promise<string> {
     const [key] = await this.#keys;

@@ -50,6 +50,7 @@ export async function limitRegistrations(core: Core, request: Request): Promise<
     const end = (window + 1) * size;
     const count = await core.records.increment('counter', `register:${seconds}:${source}:${window}`, end);
     if (count > max) {
+      core.config.onEvent({ type: 'rate_limited', limit: 'registration' });
       throw new OAuthError(
         'invalid_request',
         'Too many client registrations from this network; try again later',

@@ -7,6 +7,7 @@ import { readJsonObject } from '../http/body.js';
 import { PREFIX } from '../stores/context.js';
 import type { ClientRecord } from '../stores/schemas.js';
 import { limitRegistrations } from './register-limits.js';
+import { applyRegistrationPolicy, requireInitialAccessToken } from './register-policy.js';
 import { reuseFor } from './register-reuse.js';
 
 /** The RFC 7591 §3.2.1 response body for a client: the metadata as registered (without secrets). */
@@ -46,8 +47,10 @@ function clientInformation(core: Core, client: ClientRecord): Record<string, unk
  * and the response says what was registered (§3.2.1); identical public re-registrations share a client.
  */
 export async function register(core: Core, request: Request): Promise<Response> {
+  await requireInitialAccessToken(core, request);
   const body = await readJsonObject(request);
   const fields = validateMetadata(core.clientMetadata, body);
+  await applyRegistrationPolicy(core, { ...fields, request });
   const reuse = await reuseFor(core, fields);
   if (reuse?.client) return jsonResponse(clientInformation(core, reuse.client), 201);
   await limitRegistrations(core, request);

@@ -1,4 +1,13 @@
-import type { ConsumeResult, RecordKind, Storage, StorageCapabilities, StoredRecord } from './types.js';
+import { pageSorted } from './list.js';
+import type {
+  ConsumeResult,
+  ListOptions,
+  ListPage,
+  RecordKind,
+  Storage,
+  StorageCapabilities,
+  StoredRecord,
+} from './types.js';
 
 interface Entry {
   value: string;
@@ -18,7 +27,6 @@ export interface ClockOption {
  */
 export class MemoryStorage implements Storage {
   /** Atomic within this process: JavaScript runs one operation at a time on its maps. */
-  /** Atomic within this process. */
   readonly capabilities: StorageCapabilities = { atomic: true };
   readonly #entries = new Map<string, Entry>();
   readonly #now: () => number;
@@ -69,6 +77,15 @@ export class MemoryStorage implements Storage {
     const next = Number.parseInt(entry.value, 10) + 1;
     entry.value = String(next);
     return next;
+  }
+
+  async list(kind: RecordKind, options?: ListOptions): Promise<ListPage> {
+    const head = `${kind}:`;
+    const now = this.#now();
+    const records = [...this.#entries]
+      .filter(([id]) => id.startsWith(head))
+      .map(([id, entry]) => ({ key: id.slice(head.length), ...entry }));
+    return pageSorted(records, options, (r) => r.expiresAt === null || r.expiresAt > now);
   }
 
   async deleteExpired(now: number): Promise<number> {

@@ -10,6 +10,8 @@
  * - `pending`: an authorization request waiting for the user (login, PIN, consent).
  * - `counter`: attempt counters for rate limiting (PIN tries, registrations).
  * - `cache`: derived data that may be dropped at any time (upstream metadata, JWKS).
+ * - `index`: secondary keys that point at records of another kind (grants by user, by client);
+ *   derived, written before the record they point at, so a dangling one is ignored, never trusted.
  */
 export type RecordKind =
   | 'client'
@@ -20,7 +22,8 @@ export type RecordKind =
   | 'consent'
   | 'pending'
   | 'counter'
-  | 'cache';
+  | 'cache'
+  | 'index';
 
 /** Every record kind, in a stable order; storages may use it to create tables or key prefixes. */
 export const RECORD_KINDS: readonly RecordKind[] = [
@@ -33,6 +36,7 @@ export const RECORD_KINDS: readonly RecordKind[] = [
   'pending',
   'counter',
   'cache',
+  'index',
 ];
 
 /** A stored record as a storage returns it. `value` is an opaque string (JSON written by the core). */
@@ -91,6 +95,27 @@ export interface StorageCallOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What {@link Storage.list} enumerates: one kind's live records whose key starts with `prefix`. */
+export interface ListOptions extends StorageCallOptions {
+  /** Only keys starting with this string (compared code unit for code unit); default every key. */
+  readonly prefix?: string;
+  /** Where the previous page ended (its `cursor`); absent for the first page. */
+  readonly cursor?: string;
+  /** Most records in one page, 1–1000; default 100. A page may hold fewer even when more follow. */
+  readonly limit?: number;
+}
+
+/** A listed record: its key and what {@link Storage.get} would return for it. */
+export interface ListedRecord extends StoredRecord {
+  readonly key: string;
+}
+
+/** One page of {@link Storage.list}; `cursor` is `null` on the last page. */
+export interface ListPage {
+  readonly records: readonly ListedRecord[];
+  readonly cursor: string | null;
+}
+
 /**
  * The storage the authorization server keeps its state in.
  *
@@ -124,6 +149,12 @@ export interface Storage {
    * 1 and takes `expiresAt`; an existing counter keeps its expiry.
    */
   increment(kind: RecordKind, key: string, expiresAt: number, options?: StorageCallOptions): Promise<number>;
+  /**
+   * Enumerates live records of one kind, page by page (for management: clients, grants by user or
+   * client). A record that exists for the whole walk is returned at least once (a duplicate is
+   * possible); expired records never are. Optional: management says clearly when a storage lacks it.
+   */
+  list?(kind: RecordKind, options?: ListOptions): Promise<ListPage>;
   /** Removes expired records; returns how many were removed when known. Optional housekeeping. */
   deleteExpired?(now: number, options?: StorageCallOptions): Promise<number>;
   /** Releases connections. Optional. */

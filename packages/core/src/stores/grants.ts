@@ -1,5 +1,6 @@
 import { ExpiringLru } from '../crypto/lru.js';
 import type { StoreContext } from './context.js';
+import { indexGrant, unindexGrant } from './grant-index.js';
 import { type GrantRecord, type GrantSecrets, grantRecord } from './schemas.js';
 
 /** What a new grant is made of. */
@@ -42,6 +43,8 @@ export class GrantStore {
       createdAt: now,
       expiresAt: now + (input.lifetimeSeconds ?? ctx.config.lifetimes.grant) * 1000,
     };
+    // The index first: a grant is never written without the entries that find it by user and by client.
+    await indexGrant(ctx, grant);
     await ctx.records.put('grant', id, grant, grant.expiresAt);
     return grant;
   }
@@ -63,9 +66,13 @@ export class GrantStore {
     return secrets;
   }
 
-  /** Deletes a grant: every token issued from it stops working. */
-  async delete(id: string): Promise<void> {
+  /**
+   * Deletes a grant: every token issued from it stops working. Given the grant, its index entries go
+   * too (after it); otherwise they dangle harmlessly until they expire with it.
+   */
+  async delete(id: string, grant?: GrantRecord): Promise<void> {
     await this.#ctx.records.delete('grant', id);
     this.#opened.delete(id);
+    if (grant) await unindexGrant(this.#ctx, grant);
   }
 }

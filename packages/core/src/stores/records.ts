@@ -1,6 +1,28 @@
 import type * as z from 'zod/mini';
 import { StorageUnavailableError } from '../errors.js';
-import type { ConsumeResult, RecordKind, Storage, StorageCallOptions } from '../storage/types.js';
+import type {
+  ConsumeResult,
+  ListedRecord,
+  RecordKind,
+  Storage,
+  StorageCallOptions,
+} from '../storage/types.js';
+
+/** Thrown when a storage lacks an optional capability a feature needs (management needs `list`). */
+export class StorageCapabilityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StorageCapabilityError';
+  }
+}
+
+/** Observes one storage call: its operation, record kind, duration and whether it succeeded (metrics). */
+export type StorageObserver = (call: {
+  readonly operation: string;
+  readonly kind: RecordKind;
+  readonly durationMs: number;
+  readonly ok: boolean;
+}) => void;
 
 /** A consumed record: this call consumed it, or it had been consumed before (at `consumedAt`, epoch ms). */
 export type Consumed<T> =
@@ -16,9 +38,28 @@ export class Records {
   constructor(
     readonly storage: Storage,
     readonly timeoutMs = 8000,
+    readonly observe?: StorageObserver,
   ) {}
 
   async #call<T>(operation: string, fn: (options: StorageCallOptions) => Promise<T>): Promise<T> {
+    if (!this.observe) return this.#timed(operation, fn);
+    const started = performance.now();
+    const [op = operation, kind] = operation.split(' ') as [string, RecordKind];
+    let ok = false;
+    try {
+      const result = await this.#timed(operation, fn);
+      ok = true;
+      return result;
+    } finally {
+      try {
+        this.observe({ operation: op, kind, durationMs: performance.now() - started, ok });
+      } catch {
+        // An observer must never break a request.
+      }
+    }
+  }
+
+  async #timed<T>(operation: string, fn: (options: StorageCallOptions) => Promise<T>): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const abandon = new AbortController();
     const timeout = new Promise<never>((_, reject) => {
@@ -80,6 +121,28 @@ export class Records {
     return result.status === 'consumed'
       ? { status: 'consumed', record }
       : { status: 'already_consumed', record, consumedAt: result.consumedAt };
+  }
+
+  /**
+   * Every live record of a kind whose key starts with `prefix`, page by page (each page one storage call
+   * under the timeout). Throws {@link StorageCapabilityError} when the storage cannot list.
+   */
+  async *walk(kind: RecordKind, prefix = ''): AsyncGenerator<ListedRecord> {
+    const storage = this.storage;
+    if (!storage.list) {
+      throw new StorageCapabilityError(
+        'this storage cannot list records (Storage.list is missing); management needs it: every storage of @portcullis/storage-sql and @portcullis/storage-kv has it',
+      );
+    }
+    let cursor: string | undefined;
+    do {
+      const after = cursor;
+      const page = await this.#call(`list ${kind}`, (o) =>
+        storage.list!(kind, { ...o, prefix, limit: 500, ...(after !== undefined ? { cursor: after } : {}) }),
+      );
+      yield* page.records;
+      cursor = page.cursor ?? undefined;
+    } while (cursor !== undefined);
   }
 
   increment(kind: RecordKind, key: string, expiresAt: number): Promise<number> {

@@ -273,11 +273,12 @@ export class TokenStore {
 
   /**
    * Revokes a grant and so every token issued from it, effective at once on this instance; its upstream
-   * IdP token is revoked at the IdP too where the upstream can (RFC 7009).
+   * IdP token is revoked at the IdP too where the upstream can (RFC 7009). Given the grant record, its
+   * index entries (by user, by client) are removed too.
    */
-  async revokeGrant(grantId: string, reason: string): Promise<void> {
+  async revokeGrant(grantId: string, reason: string, grant?: GrantRecord): Promise<void> {
     const upstreamToken = await this.#upstreamTokens.forRevocation(grantId);
-    await this.#grants.delete(grantId);
+    await this.#grants.delete(grantId, grant);
     this.#verified?.deleteWhere((verified) => verified.grant.id === grantId);
     this.#ctx.config.onEvent({ type: 'grant_revoked', grantId, reason });
     await this.#upstreamTokens.forget(grantId);

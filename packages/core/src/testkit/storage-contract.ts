@@ -15,6 +15,11 @@ export interface StorageContractOptions {
   dispose?(storage: Storage): Promise<void> | void;
   /** Parallel redemptions in the concurrency tests; default 50. */
   concurrency?: number;
+  /**
+   * `false` for a storage without the optional `list` (management then refuses with a clear error);
+   * by default the suite requires `list` and proves it.
+   */
+  listing?: boolean;
 }
 
 const START = Date.UTC(2030, 0, 1);
@@ -180,6 +185,50 @@ export function storageContract(name: string, options: StorageContractOptions): 
       expect(await storage.increment('counter', k, time + 1000, o)).toBe(1);
       await storage.delete('code', k, o);
       expect(await storage.get('code', k, o)).toBeNull();
+    });
+
+    it('lists the live records of one kind by key prefix, page by page', async () => {
+      if (options.listing === false) {
+        expect(storage.list).toBeUndefined();
+        return;
+      }
+      expect(typeof storage.list).toBe('function');
+      const list = storage.list!.bind(storage);
+      const base = key('list');
+      const keys = Array.from({ length: 7 }, (_, i) => `${base}:${String(i).padStart(2, '0')}`);
+      for (const k of keys) await storage.put('grant', k, `v-${k}`, time + 60_000);
+      await storage.put('grant', `${base}:gone`, 'v', time + 10);
+      await storage.put('client', `${base}:other-kind`, 'v', null);
+      await storage.put('grant', `${base}x-outside`, 'v', null);
+      clock.advance(20);
+      const seen = new Map<string, string>();
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await list('grant', { prefix: `${base}:`, limit: 3, ...(cursor ? { cursor } : {}) });
+        expect(page.records.length).toBeLessThanOrEqual(3);
+        for (const r of page.records) {
+          seen.set(r.key, r.value);
+          expect(r.expiresAt).toBe(time - 20 + 60_000);
+          expect(r.consumedAt).toBeNull();
+        }
+        cursor = page.cursor ?? undefined;
+        pages++;
+      } while (cursor && pages < 20);
+      expect([...seen.keys()].sort()).toEqual(keys);
+      expect(seen.get(keys[0]!)).toBe(`v-${keys[0]}`);
+      expect(pages).toBeGreaterThanOrEqual(1);
+      const none = await list('grant', { prefix: `${base}:nothing-here:` });
+      expect(none).toEqual({ records: [], cursor: null });
+    });
+
+    it('lists a consumed record with its consumed mark', async () => {
+      if (options.listing === false) return;
+      const k = key('list-consumed');
+      await storage.put('code', k, 'once', time + 60_000);
+      await storage.consume('code', k, time);
+      const page = await storage.list!('code', { prefix: k });
+      expect(page.records).toEqual([{ key: k, value: 'once', expiresAt: time + 60_000, consumedAt: time }]);
     });
 
     it('removes expired records in housekeeping when it supports it', async () => {

@@ -10,7 +10,7 @@ import {
   revokeAtIdp,
   upstreamTokenOf,
 } from './oauth-flow.js';
-import { type EmailPolicy, emailRefusal, failure, requireSecureUrl } from './shared.js';
+import { type EmailPolicy, emailRefusal, failure, requireSecureUrl, requireSignInChoice } from './shared.js';
 
 /** The user as a plain OAuth 2 provider's API describes them. */
 export interface OAuth2User {
@@ -139,8 +139,13 @@ export interface GitHubUpstreamOptions
   > {
   /** Scopes; default `read:user user:email`. */
   readonly scopes?: readonly string[];
-  /** GitHub logins allowed to sign in (case-insensitive); omit to allow any (subject to email rules). */
+  /** GitHub logins allowed to sign in (case-insensitive). */
   readonly allowedUsers?: readonly string[];
+  /**
+   * GitHub organizations whose active members may sign in (case-insensitive); asks for `read:org` too.
+   * With `allowedUsers`, either admits.
+   */
+  readonly allowedOrgs?: readonly string[];
   /** GitHub API base URL (GitHub Enterprise Server: `https://ghe.example.com/api/v3`). */
   readonly apiUrl?: string;
   /** GitHub web base URL (GitHub Enterprise Server: `https://ghe.example.com`). */
@@ -159,11 +164,19 @@ export interface GitHubUpstreamOptions
 export function githubUpstream(options: GitHubUpstreamOptions): IdentityUpstream {
   const web = (options.webUrl ?? 'https://github.com').replace(/\/+$/, '');
   const api = (options.apiUrl ?? 'https://api.github.com').replace(/\/+$/, '');
-  const allowed = options.allowedUsers?.map((u) => u.toLowerCase());
+  requireSignInChoice('githubUpstream', options, {
+    allowedUsers: options.allowedUsers,
+    allowedOrgs: options.allowedOrgs,
+    allowedEmails: options.allowedEmails,
+    allowedDomains: options.allowedDomains,
+  });
+  const users = options.allowedUsers?.map((u) => u.toLowerCase()) ?? [];
+  const orgs = options.allowedOrgs?.map((o) => o.toLowerCase()) ?? [];
+  const restrictsAccount = users.length > 0 || orgs.length > 0;
   return oauth2Upstream({
     ...options,
     name: 'github',
-    scopes: options.scopes ?? ['read:user', 'user:email'],
+    scopes: options.scopes ?? ['read:user', 'user:email', ...(orgs.length > 0 ? ['read:org'] : [])],
     authorizationEndpoint: `${web}/login/oauth/authorize`,
     tokenEndpoint: `${web}/login/oauth/access_token`,
     async userInfo(token, fetch) {
@@ -176,7 +189,19 @@ export function githubUpstream(options: GitHubUpstreamOptions): IdentityUpstream
       if (!userResponse.ok) throw new Error(`GitHub /user answered ${userResponse.status}`);
       const user = (await userResponse.json()) as { id?: number; login?: string; name?: string | null };
       if (typeof user.id !== 'number' || typeof user.login !== 'string') return null;
-      if (allowed && !allowed.includes(user.login.toLowerCase())) return null;
+      if (restrictsAccount && !users.includes(user.login.toLowerCase())) {
+        let member = false;
+        for (const org of orgs) {
+          // GitHub REST: the user's own membership of an org (needs read:org), `active` once accepted.
+          const response = await fetch(`${api}/user/memberships/orgs/${encodeURIComponent(org)}`, {
+            headers,
+          });
+          const membership = response.ok ? ((await response.json()) as { state?: string }) : {};
+          if (membership.state === 'active') member = true;
+          if (member) break;
+        }
+        if (!member) return null;
+      }
       let email: string | undefined;
       const emailsResponse = await fetch(`${api}/user/emails`, { headers });
       if (emailsResponse.ok) {

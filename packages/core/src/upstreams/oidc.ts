@@ -11,7 +11,23 @@ import {
   revokeAtIdp,
   upstreamTokenOf,
 } from './oauth-flow.js';
-import { type EmailPolicy, emailRefusal, failure, requireSecureUrl } from './shared.js';
+import { type EmailPolicy, emailRefusal, failure, requireSecureUrl, requireSignInChoice } from './shared.js';
+
+/** Checks the claims a user must have; `null` when they all match (or none is required). */
+function claimsRefusal(
+  profile: Readonly<Record<string, unknown>>,
+  required: OidcUpstreamOptions['allowedClaims'],
+): string | null {
+  for (const [name, wanted] of Object.entries(required ?? {})) {
+    const values = typeof wanted === 'string' ? [wanted] : wanted;
+    const claim = profile[name];
+    const has = Array.isArray(claim) ? claim : [claim];
+    if (!has.some((v) => typeof v === 'string' && values.includes(v))) {
+      return `the ${name} claim does not allow this account`;
+    }
+  }
+  return null;
+}
 
 /** Options of {@link oidcUpstream}. */
 export interface OidcUpstreamOptions extends Omit<OAuthClientSettings, 'scopes'>, EmailPolicy {
@@ -19,6 +35,11 @@ export interface OidcUpstreamOptions extends Omit<OAuthClientSettings, 'scopes'>
   readonly issuer: string;
   /** Scopes to request; default `openid email profile` (`openid` is always included). */
   readonly scopes?: readonly string[];
+  /**
+   * Claims a user must have to sign in, every one of them: a string claim equal to the value (or one of
+   * the values), or an array claim containing one, e.g. `{ hd: 'example.com' }` or `{ groups: ['mcp'] }`.
+   */
+  readonly allowedClaims?: Readonly<Record<string, string | readonly string[]>>;
   /** Which claim becomes the user id: `sub` (default, stable) or the verified `email`. */
   readonly userId?: 'sub' | 'email';
   /**
@@ -57,6 +78,11 @@ export interface OidcUpstreamOptions extends Omit<OAuthClientSettings, 'scopes'>
 export function oidcUpstream(options: OidcUpstreamOptions): IdentityUpstream {
   const issuer = new URL(options.issuer);
   requireSecureUrl(issuer, 'oidcUpstream issuer');
+  requireSignInChoice('oidcUpstream', options, {
+    allowedEmails: options.allowedEmails,
+    allowedDomains: options.allowedDomains,
+    allowedClaims: options.allowedClaims,
+  });
   const scopes = [...new Set(['openid', ...(options.scopes ?? ['email', 'profile'])])];
   const settings: OAuthClientSettings = { ...options, scopes };
   const callbackPath = options.callbackPath ?? '/callback';
@@ -153,7 +179,7 @@ export function oidcUpstream(options: OidcUpstreamOptions): IdentityUpstream {
       }
       const email = typeof profile.email === 'string' ? profile.email : undefined;
       const verified = profile.email_verified === true || options.allowUnverifiedEmail === true;
-      const refusal = emailRefusal(email, verified, options);
+      const refusal = emailRefusal(email, verified, options) ?? claimsRefusal(profile, options.allowedClaims);
       if (refusal) {
         ctx.loginFailed(`oidc: ${refusal}`);
         return { type: 'denied', pendingId: result.pendingId, reason: `Sign-in refused: ${refusal}` };
@@ -186,8 +212,9 @@ export function oidcUpstream(options: OidcUpstreamOptions): IdentityUpstream {
 export type GoogleUpstreamOptions = Omit<OidcUpstreamOptions, 'issuer'>;
 
 /**
- * Google sign-in (OpenID Connect at `https://accounts.google.com`). Restrict it with `allowedDomains`
- * (Workspace domains) or `allowedEmails`; the redirect URI to register is `<issuer>/callback`.
+ * Google sign-in (OpenID Connect at `https://accounts.google.com`). Say who may sign in with
+ * `allowedDomains` (Workspace domains), `allowedEmails`, `allowedClaims` (e.g. `{ hd: 'example.com' }`)
+ * or `allowAnyone: true`; the redirect URI to register is `<issuer>/callback`.
  *
  * @example
  * ```ts
@@ -199,6 +226,11 @@ export type GoogleUpstreamOptions = Omit<OidcUpstreamOptions, 'issuer'>;
  * ```
  */
 export function googleUpstream(options: GoogleUpstreamOptions): IdentityUpstream {
+  requireSignInChoice('googleUpstream', options, {
+    allowedEmails: options.allowedEmails,
+    allowedDomains: options.allowedDomains,
+    allowedClaims: options.allowedClaims,
+  });
   const upstream = oidcUpstream({ ...options, issuer: 'https://accounts.google.com' });
   return { ...upstream, name: 'google' };
 }

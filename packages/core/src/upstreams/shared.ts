@@ -2,12 +2,39 @@ import { escapeHtml } from '../pages/html.js';
 import { isSecureOrLoopback } from '../rules/loopback.js';
 import type { UpstreamContext, UpstreamOutcome } from '../upstream.js';
 
-/** Who may sign in, by verified email. Both lists empty or absent: anyone the IdP authenticates. */
+/**
+ * Who may sign in, by verified email. An identity provider signs in anyone it knows (any Google
+ * account), so an upstream with no allow-list refuses to be built unless `allowAnyone` says so.
+ */
 export interface EmailPolicy {
   /** Email domains allowed to sign in, e.g. `['example.com']` (exact match after `@`, case-insensitive). */
   readonly allowedDomains?: readonly string[];
   /** Individual email addresses allowed to sign in (case-insensitive). */
   readonly allowedEmails?: readonly string[];
+  /**
+   * `true` admits anyone the identity provider authenticates (subject to any list that is given), an
+   * explicit choice: without it an upstream needs at least one allow-list.
+   */
+  readonly allowAnyone?: boolean;
+}
+
+/**
+ * Refuses an upstream that would admit anyone by omission: safe by default, loosening is explicit.
+ * @param lists the allow-lists the upstream has, by option name (empty arrays count as none).
+ */
+export function requireSignInChoice(
+  upstream: string,
+  policy: EmailPolicy,
+  lists: Readonly<Record<string, unknown>>,
+): void {
+  if (policy.allowAnyone === true) return;
+  const restricted = Object.values(lists).some((list) =>
+    Array.isArray(list) ? list.length > 0 : list !== undefined && Object.keys(list as object).length > 0,
+  );
+  if (restricted) return;
+  throw new TypeError(
+    `${upstream}: say who may sign in: set ${Object.keys(lists).join(', ')}, or allowAnyone: true to admit everyone the identity provider knows`,
+  );
 }
 
 /** Whether `policy` restricts who may sign in. */

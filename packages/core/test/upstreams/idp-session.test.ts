@@ -68,7 +68,12 @@ describe('upstream IdP sessions (oidc-provider)', () => {
       fetch: observe,
     };
     const oidc = () =>
-      oidcUpstream({ ...settings, issuer: op.issuer, scopes: ['email', 'profile', 'offline_access'] });
+      oidcUpstream({
+        ...settings,
+        issuer: op.issuer,
+        scopes: ['email', 'profile', 'offline_access'],
+        allowAnyone: true,
+      });
     // The same provider driven as a plain OAuth 2 one: explicit endpoints, the user from UserInfo.
     const oauth2 = () =>
       oauth2Upstream({

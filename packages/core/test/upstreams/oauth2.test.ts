@@ -56,6 +56,19 @@ async function startProvider() {
       );
       return;
     }
+    if (
+      url.pathname.startsWith('/api/v3/user/memberships/orgs/') &&
+      req.headers.authorization === 'Bearer provider-access-token'
+    ) {
+      // The provider's user is an active member of corp-org only.
+      const org = decodeURIComponent(url.pathname.slice('/api/v3/user/memberships/orgs/'.length));
+      res.setHeader('content-type', 'application/json');
+      if (org.toLowerCase() !== 'corp-org') res.statusCode = 404;
+      res.end(
+        JSON.stringify(org.toLowerCase() === 'corp-org' ? { state: 'active' } : { message: 'Not Found' }),
+      );
+      return;
+    }
     if (url.pathname === '/api/user' || url.pathname === '/api/v3/user') {
       if (req.headers.authorization !== 'Bearer provider-access-token') {
         res.statusCode = 401;
@@ -146,7 +159,7 @@ describe('oauth2Upstream against a plain OAuth 2 provider', () => {
   });
 
   it('githubUpstream maps the numeric id, primary verified email and login, and honours allowedUsers', async () => {
-    const make = (allowedUsers?: string[]) => {
+    const make = (allowedUsers?: string[], allowedOrgs?: string[]) => {
       const as = createAuthorizationServer({
         issuer: ISSUER,
         storage: new MemoryStorage(),
@@ -156,6 +169,7 @@ describe('oauth2Upstream against a plain OAuth 2 provider', () => {
           webUrl: provider.url,
           apiUrl: `${provider.url}/api/v3`,
           ...(allowedUsers ? { allowedUsers } : {}),
+          ...(allowedOrgs ? { allowedOrgs } : {}),
         }),
         secret: 'github-tests-secret-0123456789abcdefgh',
         resources: [{ path: '/mcp' }],
@@ -188,5 +202,28 @@ describe('oauth2Upstream against a plain OAuth 2 provider', () => {
     );
     const refused = await other.browser.fetch(otherCallback.toString());
     expect(new URL(refused.headers.get('location') ?? '').searchParams.get('error')).toBe('access_denied');
+
+    // Organizations: an active member of an allowed org signs in, a non-member is refused.
+    const signIn = async (orgs: string[]) => {
+      const s = make(undefined, orgs);
+      const id = await registerClient(s.as, ISSUER);
+      const { url: cb } = await s.browser.follow(
+        await authorizeUrl(ISSUER, id),
+        (u) => u.pathname === '/callback',
+      );
+      const answer = await s.browser.fetch(cb.toString());
+      return answer.status === 302
+        ? new URL(answer.headers.get('location') ?? '').searchParams.get('error')
+        : 'consent';
+    };
+    expect(await signIn(['Corp-Org'])).toBe('consent');
+    expect(await signIn(['other-org'])).toBe('access_denied');
+  });
+
+  it('githubUpstream refuses to be built without saying who may sign in', () => {
+    expect(() => githubUpstream({ clientId: 'gh-client', clientSecret: 'gh-secret' })).toThrow(
+      /allowedUsers, allowedOrgs, allowedEmails, allowedDomains, or allowAnyone: true/,
+    );
+    expect(() => githubUpstream({ clientId: 'c', clientSecret: 's', allowAnyone: true })).not.toThrow();
   });
 });

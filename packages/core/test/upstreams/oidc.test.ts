@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizationServer, MemoryStorage, type PortcullisEvent } from '../../src/index.js';
-import { oidcUpstream } from '../../src/upstreams/index.js';
+import { googleUpstream, oidcUpstream } from '../../src/upstreams/index.js';
 import {
   approveConsent,
   authorizeUrl,
@@ -30,6 +30,7 @@ describe('oidcUpstream against a real OpenID provider (oidc-provider)', () => {
         issuer: op.issuer,
         clientId: 'portcullis',
         clientSecret: 'op-client-secret',
+        ...(extra.allowedEmails || extra.allowedDomains || extra.allowedClaims ? {} : { allowAnyone: true }),
         ...extra,
       }),
       secret: SECRET,
@@ -145,5 +146,33 @@ describe('oidcUpstream against a real OpenID provider (oidc-provider)', () => {
       expect(back.searchParams.get('error')).toBe('access_denied');
       expect(back.searchParams.get('state')).toBe('client-state');
     }
+  });
+
+  it('admits by claim: every allowedClaims entry must match (string or one of several)', async () => {
+    for (const [login, expected] of [
+      ['alice', 200],
+      ['eve', 302],
+    ] as const) {
+      op.login = login;
+      const s = setup({ allowedClaims: { name: ['Alice Example', 'Someone Else'] } });
+      const { callback } = await loginToCallback(s);
+      const response = await s.browser.fetch(callback.toString());
+      expect(response.status).toBe(expected);
+      if (expected === 302) {
+        expect(new URL(response.headers.get('location') ?? '').searchParams.get('error')).toBe(
+          'access_denied',
+        );
+      }
+    }
+  });
+
+  it('refuses to be built without saying who may sign in (safe by default)', () => {
+    const base = { issuer: op.issuer, clientId: 'portcullis', clientSecret: 'op-client-secret' };
+    expect(() => oidcUpstream(base)).toThrow(
+      /say who may sign in: set allowedEmails, allowedDomains, allowedClaims, or allowAnyone: true/,
+    );
+    expect(() => oidcUpstream({ ...base, allowedEmails: [] })).toThrow(/say who may sign in/);
+    expect(() => oidcUpstream({ ...base, allowAnyone: true })).not.toThrow();
+    expect(() => googleUpstream({ clientId: 'c', clientSecret: 's' })).toThrow(/googleUpstream: say who/);
   });
 });
