@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+/**
+ * `node bench/profile.mjs <path> [seconds]`: loads one route of the Portcullis bench server
+ * (`/noop`, `/mcp`, `/mcp/cached`, `/mcp/sdk`, `/mcp/proxy`, `/fetch-proxy`) under `node --cpu-prof`
+ * and prints where the server's CPU time went: the functions with the most self time, and self time
+ * by module. The raw profile is kept in bench/profiles/ (git-ignored) for Chrome DevTools.
+ *
+ * Environment: BENCH_STORAGE (`memory` or `sqlite`), BENCH_CONNECTIONS (default 32).
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { startServer, stopAll } from './lib/children.mjs';
+import { runFlow } from './lib/flow.mjs';
+
+const path = process.argv[2] ?? '/noop';
+const seconds = Number(process.argv[3] ?? 8);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const out = fileURLToPath(new URL('./profiles/', import.meta.url));
+mkdirSync(out, { recursive: true });
+const dir = mkdtempSync(join(out, `${path.replace(/\W+/g, '_')}-`));
+const tmp = mkdtempSync(join(tmpdir(), 'portcullis-profile-'));
+const PIN = 'bench-pin-4242';
+
+const upstream = await startServer('upstream');
+const server = await startServer(
+  'portcullis',
+  {
+    BENCH_UPSTREAM: upstream.url,
+    BENCH_PIN: PIN,
+    BENCH_STORAGE: process.env.BENCH_STORAGE ?? 'memory',
+    BENCH_SQLITE_FILE: join(tmp, 'bench.db'),
+  },
+  ['--cpu-prof', '--cpu-prof-dir', dir],
+);
+const token = (await runFlow(server.url, PIN)).access_token;
+const body =
+  path === '/mcp/sdk'
+    ? JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} })
+    : JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+const result = await autocannon({
+  url: `${server.url}${path}`,
+  method: 'POST',
+  headers: {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    authorization: `Bearer ${token}`,
+  },
+  body,
+  connections: Number(process.env.BENCH_CONNECTIONS ?? 32),
+  duration: seconds,
+});
+process.stdout.write(
+  `${path}: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ` +
+    `${result.non2xx} non-2xx, ${result.errors} errors\n`,
+);
+await stopAll();
+rmSync(tmp, { recursive: true, force: true });
+
+const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+if (!file) throw new Error(`no profile written in ${dir}`);
+const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+const self = new Map();
+for (let i = 0; i < profile.samples.length; i++) {
+  const id = profile.samples[i];
+  self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+}
+const total = [...self.values()].reduce((a, b) => a + b, 0);
+const where = (frame) => {
+  const url = frame.url.replace(/^file:\/\//, '');
+  if (!url) return '(native)';
+  if (url.startsWith('node:')) return url;
+  const modules = url.lastIndexOf('node_modules/');
+  if (modules >= 0) {
+    const rest = url.slice(modules + 13).split('/');
+    return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : (rest[0] ?? url);
+  }
+  return relative(root, url);
+};
+const byFunction = new Map();
+const byModule = new Map();
+for (const [id, time] of self) {
+  const frame = nodes.get(id).callFrame;
+  const key = `${frame.functionName || '(anonymous)'}  ${where(frame)}:${frame.lineNumber + 1}`;
+  byFunction.set(key, (byFunction.get(key) ?? 0) + time);
+  const module = where(frame);
+  byModule.set(module, (byModule.get(module) ?? 0) + time);
+}
+const top = (map, n) =>
+  [...map.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([key, time]) => `${((100 * time) / total).toFixed(1).padStart(5)}%  ${key}`)
+    .join('\n');
+process.stdout.write(`\nself time by function (top 30):\n${top(byFunction, 30)}\n`);
+process.stdout.write(`\nself time by module (top 15):\n${top(byModule, 15)}\n`);
+process.stdout.write(`\nprofile: ${relative(root, join(dir, file))}\n`);
