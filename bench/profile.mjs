@@ -63,12 +63,6 @@ const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
 if (!file) throw new Error(`no profile written in ${dir}`);
 const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
 const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
-const self = new Map();
-for (let i = 0; i < profile.samples.length; i++) {
-  const id = profile.samples[i];
-  self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-}
-const total = [...self.values()].reduce((a, b) => a + b, 0);
 const where = (frame) => {
   const url = frame.url.replace(/^file:\/\//, '');
   if (!url) return '(native)';
@@ -80,6 +74,31 @@ const where = (frame) => {
   }
   return relative(root, url);
 };
+// Only the samples taken under load: the last `seconds` of the profile, without start-up and shutdown.
+const times = [];
+let clock = profile.startTime;
+for (const delta of profile.timeDeltas) times.push((clock += delta));
+const from = profile.endTime - seconds * 1e6 - 0.2e6;
+const self = new Map();
+const parents = new Map();
+for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
+const inclusive = new Map();
+for (let i = 0; i < profile.samples.length; i++) {
+  if (times[i] < from) continue;
+  const id = profile.samples[i];
+  const delta = profile.timeDeltas[i + 1] ?? 0;
+  self.set(id, (self.get(id) ?? 0) + delta);
+  const seen = new Set();
+  for (let at = id; at !== undefined; at = parents.get(at)) {
+    const frame = nodes.get(at).callFrame;
+    if (!frame.url) continue;
+    const key = `${frame.functionName || '(anonymous)'}  ${where(frame)}:${frame.lineNumber + 1}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    inclusive.set(key, (inclusive.get(key) ?? 0) + delta);
+  }
+}
+const total = [...self.values()].reduce((a, b) => a + b, 0);
 const byFunction = new Map();
 const byModule = new Map();
 for (const [id, time] of self) {
@@ -96,5 +115,6 @@ const top = (map, n) =>
     .map(([key, time]) => `${((100 * time) / total).toFixed(1).padStart(5)}%  ${key}`)
     .join('\n');
 process.stdout.write(`\nself time by function (top 30):\n${top(byFunction, 30)}\n`);
+process.stdout.write(`\ntotal (inclusive) time by function, JS only (top 40):\n${top(inclusive, 40)}\n`);
 process.stdout.write(`\nself time by module (top 15):\n${top(byModule, 15)}\n`);
 process.stdout.write(`\nprofile: ${relative(root, join(dir, file))}\n`);

@@ -1,11 +1,10 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { NodeRequest } from './node-request.js';
 import {
   BadRequestError,
   BodyTooLargeError,
   DEFAULT_BODY_LIMIT,
-  requestClientIp,
   type ToWebRequestOptions,
-  toWebRequest,
   UnsupportedMethodError,
 } from './request.js';
 import { sendWebResponse } from './response.js';
@@ -23,8 +22,6 @@ export interface NodeAdapterOptions
   readonly onError?: (error: unknown) => void;
 }
 
-const clientIps = new WeakMap<Request, string>();
-
 /**
  * The client IP of a Web `Request` made by these adapters (socket peer, or the proxy-reported address
  * with `trustProxy`); `undefined` for other requests. Pass it as `clientIp` to `createAuthorizationServer`
@@ -36,7 +33,7 @@ const clientIps = new WeakMap<Request, string>();
  * ```
  */
 export function clientIp(request: Request): string | undefined {
-  return clientIps.get(request);
+  return NodeRequest.clientIp(request);
 }
 
 /** A JSON error response in the RFC 6749 §5.2 shape. */
@@ -76,24 +73,22 @@ export async function handleNodeRequest(
   handler: OptionalFetchHandler,
   options: HandleNodeRequestOptions = {},
 ): Promise<boolean> {
-  const controller = new AbortController();
+  let request: NodeRequest | undefined;
+  // The handler sees the client go away through `request.signal` (built only if it asks for it).
   const onClose = () => {
-    if (!res.writableFinished) controller.abort(new Error('Client disconnected'));
+    if (request && !res.writableFinished) NodeRequest.disconnect(request, new Error('Client disconnected'));
   };
   res.on('close', onClose);
   let overLimit = false;
   let response: Response | null;
   try {
-    const request = toWebRequest(req, {
+    request = new NodeRequest(req, {
       ...options,
-      signal: controller.signal,
       onBodyTooLarge: () => {
         overLimit = true;
       },
     });
-    const ip = requestClientIp(req, options);
-    if (ip) clientIps.set(request, ip);
-    response = await handler(request);
+    response = await handler(request as unknown as Request);
   } catch (error) {
     if (error instanceof BadRequestError) {
       response = options.fallthrough ? null : jsonError(400, 'invalid_request', error.message);
