@@ -77,7 +77,10 @@ const where = (frame) => {
 // Only the samples taken under load: the last `seconds` of the profile, without start-up and shutdown.
 const times = [];
 let clock = profile.startTime;
-for (const delta of profile.timeDeltas) times.push((clock += delta));
+for (const delta of profile.timeDeltas) {
+  clock += delta;
+  times.push(clock);
+}
 const from = profile.endTime - seconds * 1e6 - 0.2e6;
 const self = new Map();
 const parents = new Map();

@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { NodeRequest } from './node-request.js';
+import { useNodeResponse } from './node-response.js';
 import {
   BadRequestError,
   BodyTooLargeError,
@@ -20,6 +21,11 @@ export interface NodeAdapterOptions
   extends Omit<ToWebRequestOptions, 'signal' | 'url' | 'body' | 'onBodyTooLarge'> {
   /** Called with unexpected errors thrown by the handler (the client gets a generic 500). */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Make `globalThis.Response` the light `NodeResponse` ({@link useNodeResponse}) before the first
+   * request, so string and byte responses skip undici's stream. Default `true`.
+   */
+  readonly lightResponses?: boolean;
 }
 
 /**
@@ -73,6 +79,7 @@ export async function handleNodeRequest(
   handler: OptionalFetchHandler,
   options: HandleNodeRequestOptions = {},
 ): Promise<boolean> {
+  if (options.lightResponses !== false) useNodeResponse();
   let request: NodeRequest | undefined;
   // The handler sees the client go away through `request.signal` (built only if it asks for it).
   const onClose = () => {

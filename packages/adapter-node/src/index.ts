@@ -26,6 +26,8 @@ export {
   portcullisRoutes,
   type RoutableServer,
 } from './mount.js';
+export { NodeRequest, type NodeRequestOptions, READ_BOUNDED } from './node-request.js';
+export { NodeResponse, useNodeResponse } from './node-response.js';
 export {
   BadRequestError,
   BodyTooLargeError,

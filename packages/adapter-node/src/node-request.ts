@@ -247,7 +247,9 @@ export class NodeRequest {
     const { body, onBodyTooLarge } = this.#options;
     const limit = this.#limit;
     if (body !== undefined) {
-      return body.byteLength > limit ? refusedBodyStream(limit, onBodyTooLarge) : new Blob([new Uint8Array(body)]).stream();
+      return body.byteLength > limit
+        ? refusedBodyStream(limit, onBodyTooLarge)
+        : new Blob([new Uint8Array(body)]).stream();
     }
     const declared = this.#req.headers['content-length'];
     return declared !== undefined && Number(declared) > limit

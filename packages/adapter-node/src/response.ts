@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { NodeResponse } from './node-response.js';
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) are Node's business, never copied from a Web Response.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
@@ -23,36 +24,18 @@ function waitForDrain(res: ServerResponse): Promise<boolean> {
   });
 }
 
-// undici keeps what a Response was built from (`new Response('text')`) in its internal state; when the
-// body stream was never touched, that string or byte array is the whole body and goes out in one write.
-const STATE = Object.getOwnPropertySymbols(new Response('')).find((key) => key.description === 'state');
-
-interface BodyState {
-  readonly stream?: ReadableStream | null;
-  readonly source?: unknown;
-}
-
-/** The string or bytes `response` was constructed with, if its body stream was never read; else `undefined`. */
-function bufferedBody(response: Response): string | Uint8Array | undefined {
-  if (STATE === undefined || response.bodyUsed) return undefined;
-  const body = (response as unknown as Record<symbol, { body?: BodyState | null } | undefined>)[STATE]?.body;
-  if (!body || (body.stream && body.stream.locked)) return undefined;
-  const source = body.source;
-  return typeof source === 'string' || source instanceof Uint8Array ? source : undefined;
-}
-
 /** Status, headers and a known body in one `writeHead` + `end`: no stream, no per-header `setHeader`. */
-function sendBuffered(res: ServerResponse, response: Response, body: string | Uint8Array): void {
+function sendBuffered(res: ServerResponse, response: Response, body: string | Uint8Array | null): void {
   const head: Record<string, string | string[]> = {};
   response.headers.forEach((value, name) => {
     if (name !== 'set-cookie' && !HOP_BY_HOP.has(name)) head[name] = value;
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) head['set-cookie'] = cookies;
-  head['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
-  if (response.statusText) res.writeHead(response.status, response.statusText, head);
-  else res.writeHead(response.status, head);
-  res.end(body);
+  if (body !== null)
+    head['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+  res.writeHead(response.status, head);
+  res.end(body ?? undefined);
 }
 
 /** Copies status and headers (every `Set-Cookie` kept separate) from a Web `Response` onto a `ServerResponse`. */
@@ -68,8 +51,8 @@ export function writeResponseHead(res: ServerResponse, response: Response): void
 }
 
 /**
- * Streams a Web `Response` to a Node `ServerResponse`. A body built from a string or bytes is written
- * at once with `Content-Length` (no stream is created). Event streams get their headers flushed at once
+ * Streams a Web `Response` to a Node `ServerResponse`. A {@link NodeResponse} built from a string or
+ * bytes is written at once with `Content-Length` (no stream is made). Event streams get their headers flushed at once
  * and every chunk written as it arrives (no buffering, so SSE and MCP streams reach the client live);
  * a body that ends after its first chunk goes out in one write with `Content-Length`. Backpressure is
  * respected, and when the client disconnects the body stream is cancelled.
@@ -85,10 +68,8 @@ export async function sendWebResponse(
   options: SendResponseOptions = {},
 ): Promise<void> {
   const noBody = options.method === 'HEAD' || response.status === 204 || response.status === 304;
-  if (!noBody) {
-    const buffered = bufferedBody(response);
-    if (buffered !== undefined) return sendBuffered(res, response, buffered);
-  }
+  const buffered = NodeResponse.bufferedBody(response);
+  if (buffered !== undefined) return sendBuffered(res, response, noBody ? null : buffered);
   writeResponseHead(res, response);
   const body = response.body;
   if (!body || noBody) {
