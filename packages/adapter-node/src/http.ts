@@ -89,19 +89,15 @@ export async function handleNodeRequest(
   let overLimit = false;
   let response: Response | null;
   try {
-    request = new NodeRequest(req, {
-      ...options,
-      onBodyTooLarge: () => {
-        overLimit = true;
-      },
-    });
+    request = new NodeRequest(req, options);
     response = await handler(request as unknown as Request);
+    overLimit = NodeRequest.overLimit(request);
   } catch (error) {
     if (error instanceof BadRequestError) {
       response = options.fallthrough ? null : jsonError(400, 'invalid_request', error.message);
     } else if (error instanceof UnsupportedMethodError) {
       response = options.fallthrough ? null : jsonError(501, 'invalid_request', error.message);
-    } else if (overLimit || error instanceof BodyTooLargeError) {
+    } else if ((request && NodeRequest.overLimit(request)) || error instanceof BodyTooLargeError) {
       overLimit = true;
       response = null;
     } else {

@@ -92,6 +92,7 @@ export class NodeRequest {
   #gone: Error | undefined;
   #real: Request | undefined;
   #used = false;
+  #overLimit = false;
   #ip: string | undefined | null = null;
 
   /**
@@ -124,6 +125,11 @@ export class NodeRequest {
     const self = request as unknown as NodeRequest;
     if (self.#ip === null) self.#ip = requestClientIp(self.#req, self.#options);
     return self.#ip;
+  }
+
+  /** Whether reading the body went over `bodyLimit` (the adapter then answers 413). */
+  static overLimit(request: NodeRequest): boolean {
+    return request.#overLimit;
   }
 
   /** Tells the request its client went away: `signal` aborts (now, or at once when first read). */
@@ -244,8 +250,9 @@ export class NodeRequest {
   }
 
   #bodyStream(): ReadableStream<Uint8Array> {
-    const { body, onBodyTooLarge } = this.#options;
+    const body = this.#options.body;
     const limit = this.#limit;
+    const onBodyTooLarge = () => this.#tooLarge();
     if (body !== undefined) {
       return body.byteLength > limit
         ? refusedBodyStream(limit, onBodyTooLarge)
@@ -257,6 +264,11 @@ export class NodeRequest {
       : nodeBodyStream(this.#req, limit, onBodyTooLarge);
   }
 
+  #tooLarge(): void {
+    this.#overLimit = true;
+    this.#options.onBodyTooLarge?.();
+  }
+
   /** Reads the whole body from the socket (over `bodyLimit`: {@link BodyTooLargeError}; over `limit`: `null`). */
   #read(limit: number): Promise<Uint8Array | null> {
     if (this.#used) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
@@ -265,7 +277,7 @@ export class NodeRequest {
     const req = this.#req;
     const ceiling = this.#limit;
     const tooLarge = () => {
-      this.#options.onBodyTooLarge?.();
+      this.#tooLarge();
       return new BodyTooLargeError(ceiling);
     };
     const given = this.#options.body;
@@ -302,7 +314,7 @@ export class NodeRequest {
         } else chunks.push(chunk);
       };
       const onEnd = () => {
-        stop();
+        req.off('close', onClose);
         const all = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received);
         resolve(new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
       };

@@ -18,6 +18,25 @@ const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 type LightBody = string | Uint8Array | null;
 
+// RFC 9110 §5.1 and §5.5: a lower-case token name and a value without CR, LF, NUL or outer whitespace
+// are what undici's Headers would store unchanged; anything else goes through Headers.
+const PLAIN_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+const PLAIN_VALUE = /^(?:[^\0\r\n\t ](?:[^\0\r\n]*[^\0\r\n\t ])?)?$/;
+
+/** A copy of `init` headers given as a plain object that `Headers` would keep as they are; else `undefined`. */
+function plainHeaders(init: HeadersInit | undefined): Record<string, string> | undefined {
+  if (init === undefined) return {};
+  if (typeof init !== 'object' || init === null || Object.getPrototypeOf(init) !== Object.prototype)
+    return undefined;
+  const copy: Record<string, string> = {};
+  for (const name in init) {
+    const value = (init as Record<string, unknown>)[name];
+    if (typeof value !== 'string' || !PLAIN_NAME.test(name) || !PLAIN_VALUE.test(value)) return undefined;
+    copy[name] = value;
+  }
+  return copy;
+}
+
 const isLight = (body: unknown): body is LightBody | undefined =>
   body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
 
@@ -28,7 +47,8 @@ const isLight = (body: unknown): body is LightBody | undefined =>
  */
 export class NodeResponse {
   readonly #status!: number;
-  readonly #headers!: Headers;
+  #headers: Headers | undefined;
+  #plain: Record<string, string> | undefined;
   #body!: LightBody;
   #used = false;
   #real: Response | undefined;
@@ -48,19 +68,30 @@ export class NodeResponse {
       return new UndiciResponse(body as BodyInit, init) as unknown as NodeResponse;
     }
     this.#status = status;
-    this.#headers = new Headers(init?.headers);
+    // Headers given as a plain object stay one until someone reads `headers` (the adapter writes them as is).
+    const plain = plainHeaders(init?.headers);
+    const headers = plain ?? new Headers(init?.headers);
     if (typeof body === 'string') {
       this.#body = body;
-      if (!this.#headers.has('content-type')) this.#headers.set('content-type', 'text/plain;charset=UTF-8');
+      if (plain) plain['content-type'] ??= 'text/plain;charset=UTF-8';
+      else if (!(headers as Headers).has('content-type'))
+        (headers as Headers).set('content-type', 'text/plain;charset=UTF-8');
     } else this.#body = body ? body.slice() : null;
+    if (plain) this.#plain = plain;
+    else this.#headers = headers as Headers;
   }
 
   /** `Response.json()`: the JSON text of `data` with `Content-Type: application/json`. */
   static json(data: unknown, init?: ResponseInit): Response {
     const body = JSON.stringify(data);
     if (typeof body !== 'string') throw new TypeError('Value is not JSON serializable');
-    const headers = new Headers(init?.headers);
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    const plain = plainHeaders(init?.headers);
+    let headers: HeadersInit;
+    if (plain) headers = { 'content-type': 'application/json', ...plain };
+    else {
+      headers = new Headers(init?.headers);
+      if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    }
     return new NodeResponse(body, { ...init, headers }) as unknown as Response;
   }
 
@@ -86,6 +117,11 @@ export class NodeResponse {
     return self.#used || self.#real ? undefined : self.#body;
   }
 
+  /** The headers of a light response while they are still the plain object it was given (lower-case names). */
+  static plainHeaders(response: Response): Record<string, string> | undefined {
+    return #plain in response ? (response as unknown as NodeResponse).#plain : undefined;
+  }
+
   get status(): number {
     return this.#status;
   }
@@ -96,6 +132,10 @@ export class NodeResponse {
     return this.#status >= 200 && this.#status <= 299;
   }
   get headers(): Headers {
+    if (this.#headers === undefined) {
+      this.#headers = new Headers(this.#plain);
+      this.#plain = undefined;
+    }
     return this.#headers;
   }
   get type(): ResponseType {
@@ -146,12 +186,12 @@ export class NodeResponse {
   clone(): Response {
     if (this.#real) {
       const copy = this.#real.clone();
-      return new UndiciResponse(copy.body, { status: this.#status, headers: this.#headers });
+      return new UndiciResponse(copy.body, { status: this.#status, headers: this.headers });
     }
     if (this.#used) throw new TypeError('Response.clone: Body has already been consumed.');
     return new NodeResponse(this.#body, {
       status: this.#status,
-      headers: new Headers(this.#headers),
+      headers: this.#plain ? { ...this.#plain } : new Headers(this.#headers),
     }) as unknown as Response;
   }
 
@@ -167,7 +207,7 @@ export class NodeResponse {
     const body = this.#used ? new Blob([]).stream() : this.#body;
     this.#real = new UndiciResponse(body as BodyInit | null, {
       status: this.#status,
-      headers: this.#headers,
+      headers: this.headers,
     });
     if (this.#used && this.#real.body) void this.#real.arrayBuffer().catch(() => undefined);
     return this.#real;

@@ -26,12 +26,18 @@ function waitForDrain(res: ServerResponse): Promise<boolean> {
 
 /** Status, headers and a known body in one `writeHead` + `end`: no stream, no per-header `setHeader`. */
 function sendBuffered(res: ServerResponse, response: Response, body: string | Uint8Array | null): void {
-  const head: Record<string, string | string[]> = {};
-  response.headers.forEach((value, name) => {
-    if (name !== 'set-cookie' && !HOP_BY_HOP.has(name)) head[name] = value;
-  });
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) head['set-cookie'] = cookies;
+  let head: Record<string, string | string[]> | undefined = NodeResponse.plainHeaders(response);
+  if (head) {
+    for (const name of HOP_BY_HOP) delete head[name];
+  } else {
+    const built: Record<string, string | string[]> = {};
+    response.headers.forEach((value, name) => {
+      if (name !== 'set-cookie' && !HOP_BY_HOP.has(name)) built[name] = value;
+    });
+    const cookies = response.headers.getSetCookie();
+    if (cookies.length > 0) built['set-cookie'] = cookies;
+    head = built;
+  }
   if (body !== null)
     head['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
   res.writeHead(response.status, head);
