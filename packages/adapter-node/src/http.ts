@@ -9,6 +9,7 @@ import {
   UnsupportedMethodError,
 } from './request.js';
 import { sendWebResponse } from './response.js';
+import { useNodeUpstream } from './upstream.js';
 
 /** A Web-standard request handler, such as `server.fetch` of `createAuthorizationServer`. */
 export type FetchHandler = (request: Request) => Promise<Response>;
@@ -22,10 +23,12 @@ export interface NodeAdapterOptions
   /** Called with unexpected errors thrown by the handler (the client gets a generic 500). */
   readonly onError?: (error: unknown) => void;
   /**
-   * Make `globalThis.Response` the light `NodeResponse` ({@link useNodeResponse}) before the first
-   * request, so string and byte responses skip undici's stream. Default `true`.
+   * The Node fast paths, on by default: `globalThis.Response` becomes the light `NodeResponse`
+   * ({@link useNodeResponse}: string and byte responses skip undici's stream) and `mcpProxy` reaches
+   * its upstream over a keep-alive pool ({@link useNodeUpstream}) instead of `fetch()`. `false`
+   * leaves the globals alone.
    */
-  readonly lightResponses?: boolean;
+  readonly fastPaths?: boolean;
 }
 
 /**
@@ -79,7 +82,10 @@ export async function handleNodeRequest(
   handler: OptionalFetchHandler,
   options: HandleNodeRequestOptions = {},
 ): Promise<boolean> {
-  if (options.lightResponses !== false) useNodeResponse();
+  if (options.fastPaths !== false) {
+    useNodeResponse();
+    useNodeUpstream();
+  }
   let request: NodeRequest | undefined;
   // The handler sees the client go away through `request.signal` (built only if it asks for it).
   const onClose = () => {

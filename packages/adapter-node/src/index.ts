@@ -49,3 +49,9 @@ export {
   type ShutdownOptions,
   serve,
 } from './serve.js';
+export {
+  type NodeUpstreamOptions,
+  nodeUpstreamFetch,
+  type UpstreamFetch,
+  useNodeUpstream,
+} from './upstream.js';

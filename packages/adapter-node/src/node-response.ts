@@ -7,6 +7,9 @@
  * @module
  */
 
+import type { IncomingMessage } from 'node:http';
+import { nodeBodyStream } from './request.js';
+
 // The global may already be another copy of this class (source and build loaded side by side).
 const ORIGINAL = Symbol.for('portcullis.originalResponse');
 const UndiciResponse: typeof Response =
@@ -40,6 +43,18 @@ function plainHeaders(init: HeadersInit | undefined): Record<string, string> | u
 const isLight = (body: unknown): body is LightBody | undefined =>
   body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
 
+/** A body that is a Node stream (an upstream response), piped by the adapter without a Web stream. */
+interface NodeBody {
+  readonly node: IncomingMessage;
+  stream?: ReadableStream<Uint8Array>;
+}
+
+// The Web streams handed out for Node bodies, so `new Response(upstream.body, init)` keeps the Node stream.
+const nodeSources = new WeakMap<ReadableStream, NodeBody>();
+
+// RFC 9110 §15: a reason phrase is visible characters, spaces and tabs.
+const REASON_PHRASE = /^[\t\x20-\x7E\x80-\xFF]*$/;
+
 /**
  * A `Response` (it is `instanceof Response` and has all of its members) whose string, bytes or empty
  * body is kept as a value. Other bodies (streams, `Blob`, `FormData`…) and unusual `init` values give a
@@ -49,16 +64,20 @@ export class NodeResponse {
   readonly #status!: number;
   #headers: Headers | undefined;
   #plain: Record<string, string> | undefined;
-  #body!: LightBody;
+  readonly #statusText!: string;
+  #body!: LightBody | NodeBody;
   #used = false;
   #real: Response | undefined;
 
   constructor(body?: BodyInit | Uint8Array | null, init?: ResponseInit) {
     const status = init?.status ?? 200;
+    const statusText = init?.statusText ?? '';
+    const node = body instanceof ReadableStream && !body.locked ? nodeSources.get(body) : undefined;
     if (
-      !isLight(body) ||
+      (node === undefined && !isLight(body)) ||
       (init !== undefined && (typeof init !== 'object' || init === null)) ||
-      init?.statusText !== undefined ||
+      typeof statusText !== 'string' ||
+      !REASON_PHRASE.test(statusText) ||
       !Number.isInteger(status) ||
       status < 200 ||
       status > 599 ||
@@ -68,6 +87,7 @@ export class NodeResponse {
       return new UndiciResponse(body as BodyInit, init) as unknown as NodeResponse;
     }
     this.#status = status;
+    this.#statusText = statusText;
     // Headers given as a plain object stay one until someone reads `headers` (the adapter writes them as is).
     const plain = plainHeaders(init?.headers);
     const headers = plain ?? new Headers(init?.headers);
@@ -76,7 +96,8 @@ export class NodeResponse {
       if (plain) plain['content-type'] ??= 'text/plain;charset=UTF-8';
       else if (!(headers as Headers).has('content-type'))
         (headers as Headers).set('content-type', 'text/plain;charset=UTF-8');
-    } else this.#body = body ? body.slice() : null;
+    } else if (node) this.#body = node;
+    else this.#body = body ? (body as Uint8Array).slice() : null;
     if (plain) this.#plain = plain;
     else this.#headers = headers as Headers;
   }
@@ -108,13 +129,38 @@ export class NodeResponse {
   }
 
   /**
+   * A response whose body is a Node stream (an upstream `IncomingMessage`), streamed by the adapter
+   * without a Web stream; the stream is only made if someone reads `body`.
+   */
+  static fromNode(node: IncomingMessage, init: ResponseInit): Response {
+    const response = new NodeResponse(null, init);
+    if (!(#body in response)) return new UndiciResponse(nodeBodyStream(node, Number.POSITIVE_INFINITY), init);
+    response.#body = { node };
+    return response as unknown as Response;
+  }
+
+  /**
    * The string or bytes a light response still holds (not read, no stream made), or `undefined`
    * (another kind of response, or its body was taken).
    */
   static bufferedBody(response: Response): string | Uint8Array | null | undefined {
     if (!(#body in response)) return undefined;
     const self = response as unknown as NodeResponse;
-    return self.#used || self.#real ? undefined : self.#body;
+    if (self.#used || self.#real) return undefined;
+    const body = self.#body;
+    return body === null || typeof body === 'string' || body instanceof Uint8Array ? body : undefined;
+  }
+
+  /** Takes the Node stream body of a light response (its Web stream, if made, was never read); else `undefined`. */
+  static takeNodeBody(response: Response): IncomingMessage | undefined {
+    if (!(#body in response)) return undefined;
+    const self = response as unknown as NodeResponse;
+    const body = self.#body;
+    if (self.#used || self.#real || body === null || typeof body === 'string' || body instanceof Uint8Array)
+      return undefined;
+    if (body.stream?.locked) return undefined;
+    self.#used = true;
+    return body.node;
   }
 
   /** The headers of a light response while they are still the plain object it was given (lower-case names). */
@@ -126,7 +172,7 @@ export class NodeResponse {
     return this.#status;
   }
   get statusText(): string {
-    return '';
+    return this.#statusText;
   }
   get ok(): boolean {
     return this.#status >= 200 && this.#status <= 299;
@@ -148,6 +194,14 @@ export class NodeResponse {
     return false;
   }
   get body(): ReadableStream<Uint8Array> | null {
+    const body = this.#body;
+    if (!this.#real && body !== null && typeof body === 'object' && 'node' in body) {
+      if (body.stream === undefined) {
+        body.stream = nodeBodyStream(body.node, Number.POSITIVE_INFINITY);
+        nodeSources.set(body.stream, body);
+      }
+      return body.stream;
+    }
     return this.#undici().body;
   }
   get bodyUsed(): boolean {
@@ -155,7 +209,7 @@ export class NodeResponse {
   }
 
   async text(): Promise<string> {
-    if (this.#real) return this.#real.text();
+    if (this.#real || this.#isNode()) return this.#undici().text();
     const body = this.#take();
     return typeof body === 'string' ? body : new TextDecoder().decode(body ?? undefined);
   }
@@ -165,7 +219,7 @@ export class NodeResponse {
   }
 
   async bytes(): Promise<Uint8Array> {
-    if (this.#real) return new Uint8Array(await this.#real.arrayBuffer());
+    if (this.#real || this.#isNode()) return new Uint8Array(await this.#undici().arrayBuffer());
     const body = this.#take();
     return typeof body === 'string' ? new TextEncoder().encode(body) : (body ?? new Uint8Array(0));
   }
@@ -184,29 +238,40 @@ export class NodeResponse {
   }
 
   clone(): Response {
-    if (this.#real) {
-      const copy = this.#real.clone();
-      return new UndiciResponse(copy.body, { status: this.#status, headers: this.headers });
+    if (this.#real || this.#isNode()) {
+      this.#undici();
+      const copy = (this.#real as Response).clone();
+      return new UndiciResponse(copy.body, {
+        status: this.#status,
+        statusText: this.#statusText,
+        headers: this.headers,
+      });
     }
     if (this.#used) throw new TypeError('Response.clone: Body has already been consumed.');
-    return new NodeResponse(this.#body, {
+    return new NodeResponse(this.#body as LightBody, {
       status: this.#status,
+      ...(this.#statusText ? { statusText: this.#statusText } : {}),
       headers: this.#plain ? { ...this.#plain } : new Headers(this.#headers),
     }) as unknown as Response;
+  }
+
+  #isNode(): boolean {
+    return this.#body !== null && typeof this.#body === 'object' && 'node' in this.#body;
   }
 
   #take(): LightBody {
     if (this.#used) throw new TypeError('Body is unusable: Body has already been read');
     this.#used = true;
-    return this.#body;
+    return this.#body as LightBody;
   }
 
   /** The undici `Response` for the members that need one (status and headers stay this object's). */
   #undici(): Response {
     if (this.#real) return this.#real;
-    const body = this.#used ? new Blob([]).stream() : this.#body;
+    const body = this.#used ? new Blob([]).stream() : this.#isNode() ? this.body : this.#body;
     this.#real = new UndiciResponse(body as BodyInit | null, {
       status: this.#status,
+      statusText: this.#statusText,
       headers: this.headers,
     });
     if (this.#used && this.#real.body) void this.#real.arrayBuffer().catch(() => undefined);

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NodeResponse } from './node-response.js';
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) are Node's business, never copied from a Web Response.
@@ -44,6 +44,29 @@ function sendBuffered(res: ServerResponse, response: Response, body: string | Ui
   res.end(body ?? undefined);
 }
 
+/**
+ * Pipes a Node body (an upstream response) to the client: chunks go out as they arrive, with
+ * backpressure; a client that goes away destroys the upstream stream, an upstream that fails
+ * mid-body cuts the client connection (a truncated response, not a clean end).
+ */
+function pipeNodeBody(res: ServerResponse, node: IncomingMessage, live: boolean): Promise<void> {
+  if (live) res.flushHeaders();
+  return new Promise((resolve) => {
+    const onClose = () => {
+      if (!res.writableFinished) node.destroy();
+      resolve();
+    };
+    res.once('finish', resolve);
+    const onAborted = () => {
+      if (!node.complete) res.destroy();
+    };
+    res.once('close', onClose);
+    node.once('error', onAborted);
+    node.once('close', onAborted);
+    node.pipe(res);
+  });
+}
+
 /** Copies status and headers (every `Set-Cookie` kept separate) from a Web `Response` onto a `ServerResponse`. */
 export function writeResponseHead(res: ServerResponse, response: Response): void {
   const cookies = response.headers.getSetCookie();
@@ -77,6 +100,9 @@ export async function sendWebResponse(
   const buffered = NodeResponse.bufferedBody(response);
   if (buffered !== undefined) return sendBuffered(res, response, noBody ? null : buffered);
   writeResponseHead(res, response);
+  const live = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
+  const node = noBody ? undefined : NodeResponse.takeNodeBody(response);
+  if (node) return pipeNodeBody(res, node, live);
   const body = response.body;
   if (!body || noBody) {
     res.end();
@@ -84,7 +110,6 @@ export async function sendWebResponse(
     return;
   }
   // Event streams go out at once; other bodies that end after one chunk are sent with a length in one write.
-  const live = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
   if (live) res.flushHeaders();
   const reader = body.getReader();
   const onClose = () => {
