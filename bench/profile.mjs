@@ -5,7 +5,11 @@
  * and prints where the server's CPU time went: the functions with the most self time, and self time
  * by module. The raw profile is kept in bench/profiles/ (git-ignored) for Chrome DevTools.
  *
- * Environment: BENCH_STORAGE (`memory` or `sqlite`), BENCH_CONNECTIONS (default 32).
+ * It also prints the server's CPU time per request (user + system, from /proc), which prices a request
+ * even when other processes compete for the CPU.
+ *
+ * Environment: BENCH_STORAGE (`memory` or `sqlite`), BENCH_CONNECTIONS (default 32), BENCH_PROFILE=0
+ * (no profiler, CPU per request only).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,31 +37,43 @@ const server = await startServer(
     BENCH_STORAGE: process.env.BENCH_STORAGE ?? 'memory',
     BENCH_SQLITE_FILE: join(tmp, 'bench.db'),
   },
-  ['--cpu-prof', '--cpu-prof-dir', dir],
+  process.env.BENCH_PROFILE === '0' ? [] : ['--cpu-prof', '--cpu-prof-dir', dir],
 );
+// CPU time the server process used (user + system, from /proc), to price a request whatever else runs.
+const cpuTicks = () => {
+  const fields = readFileSync(`/proc/${server.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+};
 const token = (await runFlow(server.url, PIN)).access_token;
 const body =
   path === '/mcp/sdk'
     ? JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} })
     : JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
-const result = await autocannon({
-  url: `${server.url}${path}`,
-  method: 'POST',
-  headers: {
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-    authorization: `Bearer ${token}`,
-  },
-  body,
-  connections: Number(process.env.BENCH_CONNECTIONS ?? 32),
-  duration: seconds,
-});
+const load = (duration) =>
+  autocannon({
+    url: `${server.url}${path}`,
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${token}`,
+    },
+    body,
+    connections: Number(process.env.BENCH_CONNECTIONS ?? 32),
+    duration,
+  });
+await load(2); // warm-up: JIT and caches, not measured
+const ticksBefore = cpuTicks();
+const result = await load(seconds);
+const cpuMs = (cpuTicks() - ticksBefore) * 10; // USER_HZ is 100 on Linux
 process.stdout.write(
-  `${path}: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ` +
+  `${path}: server CPU ${Math.round((cpuMs * 1000) / result.requests.total)} µs/request, ` +
+    `${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ` +
     `${result.non2xx} non-2xx, ${result.errors} errors\n`,
 );
 await stopAll();
 rmSync(tmp, { recursive: true, force: true });
+if (process.env.BENCH_PROFILE === '0') process.exit(0);
 
 const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
 if (!file) throw new Error(`no profile written in ${dir}`);

@@ -138,7 +138,7 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
 
   it('strips spoofed identity headers and sends the configured ones', async () => {
     const { url, token } = await gateway(`${upstream.url}/mcp`, () => ({
-      credentials: identityHeaders({ secret: 'shared-secret-for-upstream' }),
+      credentials: identityHeaders({ extra: { 'x-upstream-secret': 'shared-secret-for-upstream' } }),
     }));
     const before = upstream.seen.length;
     const response = await fetch(`${url}/mcp`, {
@@ -157,7 +157,9 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
     const headers = upstream.seen[before]!;
     expect(headers['x-remote-user']).toBeUndefined();
     expect(headers['x-forwarded-user']).not.toBe('root');
-    expect(JSON.stringify(headers)).toContain('bob');
+    expect(headers['x-forwarded-user']).toBe('bob');
+    expect(headers['x-upstream-secret']).toBe('shared-secret-for-upstream');
+    expect(headers.authorization).toBeUndefined();
   });
 
   it('streams SSE live: the first event reaches the client before the upstream finishes', async () => {

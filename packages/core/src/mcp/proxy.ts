@@ -170,20 +170,28 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
     const applied = await credentials.apply(info, headers);
     if (applied && 'refuse' in applied) return refuseCredentials(request, applied.refuse);
 
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), timeoutMs);
-    const signal = AbortSignal.any([timeout.signal, request.signal]);
+    // One controller for both the header timeout and the client going away (AbortSignal.any costs a
+    // quarter of a millisecond per call on Node 20).
+    const upstreamAbort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      upstreamAbort.abort();
+    }, timeoutMs);
+    const clientGone = () => upstreamAbort.abort(request.signal.reason);
+    if (request.signal.aborted) clientGone();
+    else request.signal.addEventListener('abort', clientGone, { once: true });
     let response: Response;
     try {
       response = await (options.fetch ?? registeredFetch())(target, {
         method: request.method,
         headers,
         ...(body !== undefined ? { body } : {}),
-        signal,
+        signal: upstreamAbort.signal,
         redirect: 'manual',
       });
     } catch {
-      if (timeout.signal.aborted) return jsonRpcError(504, -32603, 'The upstream MCP server timed out.', id);
+      if (timedOut) return jsonRpcError(504, -32603, 'The upstream MCP server timed out.', id);
       return jsonRpcError(502, -32603, 'The upstream MCP server is unreachable.', id);
     } finally {
       clearTimeout(timer);
