@@ -147,12 +147,18 @@ const ownerOf = (info: TokenInfo): string => JSON.stringify([info.userId, info.c
  * 401; tools receive the caller in `extra.authInfo` (`token`, `clientId`, `scopes`, `expiresAt`,
  * `extra: { userId, email, name, props, resource }`).
  *
+ * Stateless mode builds a server per request (the SDK serves one request per stateless transport and
+ * one transport per server): keep the factory light, and pass every server the same
+ * `jsonSchemaValidator` (otherwise each SDK server compiles its own Ajv instance, a quarter of the
+ * request's time).
+ *
  * @example
  * ```ts
+ * const jsonSchemaValidator = new AjvJsonSchemaValidator(); // '@modelcontextprotocol/sdk/validation/ajv'
  * const handler = protectMcpServer({
  *   authenticator: as,
  *   server: () => {
- *     const server = new McpServer({ name: 'demo', version: '1.0.0' });
+ *     const server = new McpServer({ name: 'demo', version: '1.0.0' }, { jsonSchemaValidator });
  *     server.registerTool('whoami', {}, async (_args, extra) => ({
  *       content: [{ type: 'text', text: String(extra.authInfo?.extra?.email) }],
  *     }));
