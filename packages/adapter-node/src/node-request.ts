@@ -271,9 +271,10 @@ export class NodeRequest {
 
   /** Reads the whole body from the socket (over `bodyLimit`: {@link BodyTooLargeError}; over `limit`: `null`). */
   #read(limit: number): Promise<Uint8Array | null> {
+    // Fetch standard: a null body is never "used"; it reads as empty every time.
+    if (!this.#hasBody) return Promise.resolve(EMPTY);
     if (this.#used) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     this.#used = true;
-    if (!this.#hasBody) return Promise.resolve(EMPTY);
     const req = this.#req;
     const ceiling = this.#limit;
     const tooLarge = () => {

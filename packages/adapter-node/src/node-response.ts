@@ -260,6 +260,8 @@ export class NodeResponse {
   }
 
   #take(): LightBody {
+    // Fetch standard: a null body is never "used"; it reads as empty every time.
+    if (this.#body === null) return null;
     if (this.#used) throw new TypeError('Body is unusable: Body has already been read');
     this.#used = true;
     return this.#body as LightBody;
