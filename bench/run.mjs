@@ -5,7 +5,8 @@
  *
  * Environment: BENCH_SECONDS (per scenario, default 10), BENCH_ROUNDS (interleaved rounds the seconds
  * are split into, default floor(seconds / 2) capped at 5), BENCH_CONNECTIONS (autocannon, default 32),
- * BENCH_FLOW_CONCURRENCY (default 10), BENCH_ONLY (comma-separated scenario ids).
+ * BENCH_FLOW_CONCURRENCY (default 10), BENCH_LATENCY_REQUESTS (unloaded proxy latency probe, default
+ * 2000 per target), BENCH_ONLY (comma-separated scenario ids).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { aggregate } from './lib/aggregate.mjs';
 import { startServer, stopAll } from './lib/children.mjs';
 import { runFlow } from './lib/flow.mjs';
+import { addedLatency } from './lib/latency.mjs';
 import { flowTest, loadTest } from './lib/load.mjs';
 import { workerBundleSize } from './lib/size.mjs';
 import { formatTable } from './lib/table.mjs';
@@ -32,6 +34,7 @@ const WARMUP = Math.min(2, Math.max(0.5, SECONDS / 5));
 const ROUNDS = Math.round(positive('BENCH_ROUNDS', Math.min(5, Math.max(1, Math.floor(SECONDS / 2)))));
 const CONNECTIONS = Math.round(positive('BENCH_CONNECTIONS', 32));
 const FLOW_CONCURRENCY = Math.round(positive('BENCH_FLOW_CONCURRENCY', 10));
+const LATENCY_REQUESTS = Math.round(positive('BENCH_LATENCY_REQUESTS', 2000));
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
 const PIN = 'bench-pin-4242';
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
@@ -51,6 +54,11 @@ const SCENARIOS = [
     id: 'adapter-noop',
     title: '(1b) adapter-node no-op, no auth',
     target: (s) => ({ url: `${s.memory.url}/noop` }),
+  },
+  {
+    id: 'hono-noop',
+    title: '(1c) Hono node-server no-op, no auth',
+    target: (s) => ({ url: `${s.hono.url}/` }),
   },
   {
     id: 'portcullis-memory',
@@ -114,21 +122,23 @@ const SCENARIOS = [
 ];
 
 const selected = SCENARIOS.filter((s) => !ONLY || ONLY.has(s.id) || s.id === 'baseline');
+const selectedIds = new Set(selected.map((s) => s.id));
 
 async function startServers(tmp) {
   const upstream = await startServer('upstream');
   const env = { BENCH_UPSTREAM: upstream.url, BENCH_PIN: PIN };
-  const [memory, sqlite, plainProxy] = await Promise.all([
+  const [memory, sqlite, plainProxy, hono] = await Promise.all([
     startServer('portcullis', { ...env, BENCH_STORAGE: 'memory' }),
     startServer('portcullis', { ...env, BENCH_STORAGE: 'sqlite', BENCH_SQLITE_FILE: join(tmp, 'bench.db') }),
     startServer('plain-proxy', env),
+    startServer('hono'),
   ]);
   // Real tokens, from real flows, before any load starts.
   memory.token = (await runFlow(memory.url, PIN)).access_token;
   sqlite.token = (await runFlow(sqlite.url, PIN)).access_token;
   // The SDK verifier knows the same token string, so scenario (3) sends the very same requests.
   const express = await startServer('sdk-express', { BENCH_TOKEN: memory.token });
-  return { upstream, memory, sqlite, plainProxy, express };
+  return { upstream, memory, sqlite, plainProxy, express, hono };
 }
 
 async function measure(scenario, servers, seconds, warmup) {
@@ -167,6 +177,7 @@ async function main() {
   // samples[round][scenario id] = a measurement or { error }.
   const samples = [];
   let bundle = null;
+  let proxyLatency = null;
   try {
     process.stderr.write(
       `bench: ${SECONDS} s per scenario in ${ROUNDS} interleaved round(s) (+${WARMUP} s warm-up), ` +
@@ -186,6 +197,20 @@ async function main() {
           failed.add(scenario.id);
           sample[scenario.id] = { error: error instanceof Error ? error.message : String(error) };
         }
+      }
+    }
+    if (selectedIds.has('portcullis-proxy') && selectedIds.has('plain-proxy')) {
+      process.stderr.write('bench: added latency of mcpProxy over the plain proxy, unloaded...\n');
+      const proxy = SCENARIOS.find((s) => s.id === 'portcullis-proxy').target(servers);
+      const plain = SCENARIOS.find((s) => s.id === 'plain-proxy').target(servers);
+      try {
+        proxyLatency = await addedLatency(
+          { headers: JSON_HEADERS, body: PING, ...proxy },
+          { headers: JSON_HEADERS, body: PING, ...plain },
+          LATENCY_REQUESTS,
+        );
+      } catch (error) {
+        proxyLatency = { error: error instanceof Error ? error.message : String(error) };
       }
     }
     try {
@@ -215,6 +240,7 @@ async function main() {
       flowConcurrency: FLOW_CONCURRENCY,
     },
     scenarios,
+    proxyLatency,
     workerBundle: bundle,
   };
   writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);

@@ -16,11 +16,11 @@ const READY_TIMEOUT_MS = 60_000;
 
 /**
  * Starts `bench/servers/<name>.mjs` under tsx with `env`; resolves `{ name, url, child }` once it
- * announced its port, rejects if it exits or stays silent for 60 s.
+ * announced its port (`nodeArgs` go to node, e.g. `--cpu-prof`), rejects if it exits or stays silent for 60 s.
  */
-export function startServer(name, env = {}) {
+export function startServer(name, env = {}, nodeArgs = []) {
   const file = fileURLToPath(new URL(`../servers/${name}.mjs`, import.meta.url));
-  const child = spawn(process.execPath, ['--import', tsx, file], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', tsx, file], {
     cwd: root,
     env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig, NODE_ENV: 'production', ...env },
     stdio: ['pipe', 'pipe', 'inherit'],

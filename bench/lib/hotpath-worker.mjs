@@ -9,7 +9,8 @@ import { createAuthorizationServer, MemoryStorage } from '@portcullis/core';
 import { pinUpstream } from '@portcullis/core/upstreams';
 import { sha256 } from '../../packages/core/src/crypto/hash.ts';
 import { KeyRing } from '../../packages/core/src/crypto/keys.ts';
-import { grantRecord, Records, tokenRecord } from '../../packages/core/src/records.ts';
+import { Records } from '../../packages/core/src/stores/records.ts';
+import { grantRecord, tokenRecord } from '../../packages/core/src/stores/schemas.ts';
 import { runFlow } from './flow.mjs';
 
 const SECRET = 'hotpath-secret-hotpath-secret-hotpath-0123456789';
@@ -52,6 +53,7 @@ const steps = {
   'new Request (POST, 2 headers, body)': async () => new Request(url, { method: 'POST', headers, body }),
   'sha256 token (WebCrypto, as core.hash)': () => sha256(token),
   'sha256 token (node:crypto, sync)': async () => createHash('sha256').update(token).digest('base64url'),
+  'storage call alone (timeout guard, no parse)': () => records.exists('access', tokenHash),
   'storage get access + JSON + zod': () => records.get('access', tokenHash, tokenRecord),
   'storage get grant + JSON + zod': () => records.get('grant', access.grantId, grantRecord),
   'AES-GCM open grant (WebCrypto)': () => keys.open(grant.sealed, `grant:${grant.id}`),

@@ -26,8 +26,24 @@ export function formatTable(results) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const lines = [pad(header, widths, right), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const row of rows) lines.push(pad(row, widths, right));
-  const b = results.workerBundle;
   lines.push('');
+  const proxy = results.scenarios.find((s) => s.id === 'portcullis-proxy');
+  const plain = results.scenarios.find((s) => s.id === 'plain-proxy');
+  if (proxy && plain && !proxy.error && !plain.error) {
+    lines.push(
+      `(4) added latency of mcpProxy over the plain proxy under load (${results.settings.connections} connections): ` +
+        `p50 ${fixed(proxy.p50Ms - plain.p50Ms, 2)} ms, p99 ${fixed(proxy.p99Ms - plain.p99Ms, 2)} ms`,
+    );
+  }
+  const l = results.proxyLatency;
+  if (l?.error) lines.push(`(4) added latency, unloaded: FAILED ${l.error}`);
+  else if (l)
+    lines.push(
+      `(4) added latency of mcpProxy over the plain proxy, unloaded (1 connection, ${l.count} requests each): ` +
+        `p50 ${fixed(l.p50.added, 3)} ms (${fixed(l.p50.a, 3)} vs ${fixed(l.p50.b, 3)}), ` +
+        `p99 ${fixed(l.p99.added, 3)} ms (${fixed(l.p99.a, 3)} vs ${fixed(l.p99.b, 3)})`,
+    );
+  const b = results.workerBundle;
   if (!b) lines.push('(6) worker bundle: examples/worker-pin-proxy/src/index.ts not found');
   else if (b.error) lines.push(`(6) worker bundle: FAILED ${b.error}`);
   else

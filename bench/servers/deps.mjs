@@ -7,3 +7,4 @@ export { default as express } from '../../packages/adapter-node/node_modules/exp
 export { InvalidTokenError } from '../../packages/core/node_modules/@modelcontextprotocol/sdk/dist/esm/server/auth/errors.js';
 export { requireBearerAuth } from '../../packages/core/node_modules/@modelcontextprotocol/sdk/dist/esm/server/auth/middleware/bearerAuth.js';
 export { McpServer } from '../../packages/core/node_modules/@modelcontextprotocol/sdk/dist/esm/server/mcp.js';
+export { AjvJsonSchemaValidator } from '../../packages/core/node_modules/@modelcontextprotocol/sdk/dist/esm/validation/ajv-provider.js';

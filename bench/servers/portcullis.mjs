@@ -19,7 +19,7 @@ import { mcpProxy, protectMcpServer, staticToken } from '@portcullis/core/mcp';
 import { pinUpstream } from '@portcullis/core/upstreams';
 import { sqliteStorage } from '@portcullis/storage-sql';
 import { announce, listen, RESULT, UPSTREAM_TOKEN } from './common.mjs';
-import { McpServer } from './deps.mjs';
+import { AjvJsonSchemaValidator, McpServer } from './deps.mjs';
 
 const kind = process.env.BENCH_STORAGE ?? 'memory';
 const storage =
@@ -68,11 +68,13 @@ const cachedAuthenticated = async (request) => {
   return noop(request);
 };
 
+// One JSON Schema validator for every per-request server (the SDK would build an Ajv instance per server).
+const jsonSchemaValidator = new AjvJsonSchemaValidator();
 const sdk = protectMcpServer({
   authenticator: as,
   enableJsonResponse: true,
   server: () => {
-    const mcp = new McpServer({ name: 'bench', version: '1.0.0' });
+    const mcp = new McpServer({ name: 'bench', version: '1.0.0' }, { jsonSchemaValidator });
     mcp.registerTool('echo', { description: 'Echoes nothing back' }, async () => ({
       content: [{ type: 'text', text: 'ok' }],
     }));

@@ -1,14 +1,15 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { NodeRequest } from './node-request.js';
+import { useNodeResponse } from './node-response.js';
 import {
   BadRequestError,
   BodyTooLargeError,
   DEFAULT_BODY_LIMIT,
-  requestClientIp,
   type ToWebRequestOptions,
-  toWebRequest,
   UnsupportedMethodError,
 } from './request.js';
 import { sendWebResponse } from './response.js';
+import { useNodeUpstream } from './upstream.js';
 
 /** A Web-standard request handler, such as `server.fetch` of `createAuthorizationServer`. */
 export type FetchHandler = (request: Request) => Promise<Response>;
@@ -21,9 +22,14 @@ export interface NodeAdapterOptions
   extends Omit<ToWebRequestOptions, 'signal' | 'url' | 'body' | 'onBodyTooLarge'> {
   /** Called with unexpected errors thrown by the handler (the client gets a generic 500). */
   readonly onError?: (error: unknown) => void;
+  /**
+   * The Node fast paths, on by default: `globalThis.Response` becomes the light `NodeResponse`
+   * ({@link useNodeResponse}: string and byte responses skip undici's stream) and `mcpProxy` reaches
+   * its upstream over a keep-alive pool ({@link useNodeUpstream}) instead of `fetch()`. `false`
+   * leaves the globals alone.
+   */
+  readonly fastPaths?: boolean;
 }
-
-const clientIps = new WeakMap<Request, string>();
 
 /**
  * The client IP of a Web `Request` made by these adapters (socket peer, or the proxy-reported address
@@ -36,7 +42,7 @@ const clientIps = new WeakMap<Request, string>();
  * ```
  */
 export function clientIp(request: Request): string | undefined {
-  return clientIps.get(request);
+  return NodeRequest.clientIp(request);
 }
 
 /** A JSON error response in the RFC 6749 §5.2 shape. */
@@ -76,30 +82,28 @@ export async function handleNodeRequest(
   handler: OptionalFetchHandler,
   options: HandleNodeRequestOptions = {},
 ): Promise<boolean> {
-  const controller = new AbortController();
+  if (options.fastPaths !== false) {
+    useNodeResponse();
+    useNodeUpstream();
+  }
+  let request: NodeRequest | undefined;
+  // The handler sees the client go away through `request.signal` (built only if it asks for it).
   const onClose = () => {
-    if (!res.writableFinished) controller.abort(new Error('Client disconnected'));
+    if (request && !res.writableFinished) NodeRequest.disconnect(request, new Error('Client disconnected'));
   };
   res.on('close', onClose);
   let overLimit = false;
   let response: Response | null;
   try {
-    const request = toWebRequest(req, {
-      ...options,
-      signal: controller.signal,
-      onBodyTooLarge: () => {
-        overLimit = true;
-      },
-    });
-    const ip = requestClientIp(req, options);
-    if (ip) clientIps.set(request, ip);
-    response = await handler(request);
+    request = new NodeRequest(req, options);
+    response = await handler(request as unknown as Request);
+    overLimit = NodeRequest.overLimit(request);
   } catch (error) {
     if (error instanceof BadRequestError) {
       response = options.fallthrough ? null : jsonError(400, 'invalid_request', error.message);
     } else if (error instanceof UnsupportedMethodError) {
       response = options.fallthrough ? null : jsonError(501, 'invalid_request', error.message);
-    } else if (overLimit || error instanceof BodyTooLargeError) {
+    } else if ((request && NodeRequest.overLimit(request)) || error instanceof BodyTooLargeError) {
       overLimit = true;
       response = null;
     } else {

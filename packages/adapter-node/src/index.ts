@@ -26,6 +26,8 @@ export {
   portcullisRoutes,
   type RoutableServer,
 } from './mount.js';
+export { NodeRequest, type NodeRequestOptions, READ_BOUNDED } from './node-request.js';
+export { NodeResponse, useNodeResponse } from './node-response.js';
 export {
   BadRequestError,
   BodyTooLargeError,
@@ -47,3 +49,9 @@ export {
   type ShutdownOptions,
   serve,
 } from './serve.js';
+export {
+  type NodeUpstreamOptions,
+  nodeUpstreamFetch,
+  type UpstreamFetch,
+  useNodeUpstream,
+} from './upstream.js';

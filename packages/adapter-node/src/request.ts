@@ -67,7 +67,7 @@ export class UnsupportedMethodError extends Error {
 }
 
 // Fetch standard §2.2.1: forbidden methods a Web `Request` cannot carry.
-const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+export const FORBIDDEN_METHODS: ReadonlySet<string> = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 const HOST_PATTERN = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+)(?::\d{1,5})?$/;
 
@@ -220,7 +220,7 @@ export function nodeBodyStream(
 }
 
 /** A body stream that fails with {@link BodyTooLargeError} on first read (the declared length is over the limit). */
-function refusedBodyStream(limit: number, onTooLarge?: () => void): ReadableStream<Uint8Array> {
+export function refusedBodyStream(limit: number, onTooLarge?: () => void): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>(
     {
       pull(controller) {

@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { NodeResponse } from './node-response.js';
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) are Node's business, never copied from a Web Response.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
@@ -23,6 +24,49 @@ function waitForDrain(res: ServerResponse): Promise<boolean> {
   });
 }
 
+/** Status, headers and a known body in one `writeHead` + `end`: no stream, no per-header `setHeader`. */
+function sendBuffered(res: ServerResponse, response: Response, body: string | Uint8Array | null): void {
+  let head: Record<string, string | string[]> | undefined = NodeResponse.plainHeaders(response);
+  if (head) {
+    for (const name of HOP_BY_HOP) delete head[name];
+  } else {
+    const built: Record<string, string | string[]> = {};
+    response.headers.forEach((value, name) => {
+      if (name !== 'set-cookie' && !HOP_BY_HOP.has(name)) built[name] = value;
+    });
+    const cookies = response.headers.getSetCookie();
+    if (cookies.length > 0) built['set-cookie'] = cookies;
+    head = built;
+  }
+  if (body !== null)
+    head['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+  res.writeHead(response.status, head);
+  res.end(body ?? undefined);
+}
+
+/**
+ * Pipes a Node body (an upstream response) to the client: chunks go out as they arrive, with
+ * backpressure; a client that goes away destroys the upstream stream, an upstream that fails
+ * mid-body cuts the client connection (a truncated response, not a clean end).
+ */
+function pipeNodeBody(res: ServerResponse, node: IncomingMessage, live: boolean): Promise<void> {
+  if (live) res.flushHeaders();
+  return new Promise((resolve) => {
+    const onClose = () => {
+      if (!res.writableFinished) node.destroy();
+      resolve();
+    };
+    res.once('finish', resolve);
+    const onAborted = () => {
+      if (!node.complete) res.destroy();
+    };
+    res.once('close', onClose);
+    node.once('error', onAborted);
+    node.once('close', onAborted);
+    node.pipe(res);
+  });
+}
+
 /** Copies status and headers (every `Set-Cookie` kept separate) from a Web `Response` onto a `ServerResponse`. */
 export function writeResponseHead(res: ServerResponse, response: Response): void {
   const cookies = response.headers.getSetCookie();
@@ -36,7 +80,8 @@ export function writeResponseHead(res: ServerResponse, response: Response): void
 }
 
 /**
- * Streams a Web `Response` to a Node `ServerResponse`. Event streams get their headers flushed at once
+ * Streams a Web `Response` to a Node `ServerResponse`. A {@link NodeResponse} built from a string or
+ * bytes is written at once with `Content-Length` (no stream is made). Event streams get their headers flushed at once
  * and every chunk written as it arrives (no buffering, so SSE and MCP streams reach the client live);
  * a body that ends after its first chunk goes out in one write with `Content-Length`. Backpressure is
  * respected, and when the client disconnects the body stream is cancelled.
@@ -51,16 +96,20 @@ export async function sendWebResponse(
   response: Response,
   options: SendResponseOptions = {},
 ): Promise<void> {
-  writeResponseHead(res, response);
-  const body = response.body;
   const noBody = options.method === 'HEAD' || response.status === 204 || response.status === 304;
+  const buffered = NodeResponse.bufferedBody(response);
+  if (buffered !== undefined) return sendBuffered(res, response, noBody ? null : buffered);
+  writeResponseHead(res, response);
+  const live = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
+  const node = noBody ? undefined : NodeResponse.takeNodeBody(response);
+  if (node) return pipeNodeBody(res, node, live);
+  const body = response.body;
   if (!body || noBody) {
     res.end();
     if (body) await body.cancel().catch(() => undefined);
     return;
   }
   // Event streams go out at once; other bodies that end after one chunk are sent with a length in one write.
-  const live = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
   if (live) res.flushHeaders();
   const reader = body.getReader();
   const onClose = () => {

@@ -34,11 +34,24 @@ export async function readStreamBytes(
   return all;
 }
 
+/**
+ * A request that reads its own body within a limit, without a stream (adapter-node's request does):
+ * `null` past the limit, `undefined` when the `body` stream must be read instead.
+ */
+const READ_BOUNDED = Symbol.for('portcullis.readBounded');
+type BoundedReader = (limit: number) => Promise<Uint8Array | null> | undefined;
+
+/** The body of a request, at most `limit` bytes (`null` when it is larger). */
+export function readRequestBytes(request: Request, limit: number): Promise<Uint8Array | null> {
+  const own = (request as Request & { [READ_BOUNDED]?: BoundedReader })[READ_BOUNDED];
+  return own?.call(request, limit) ?? readStreamBytes(request.body, limit);
+}
+
 /** Reads a body up to `limit` bytes, refusing larger ones with 413 before buffering them. */
 export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > limit) throw tooLarge(limit);
-  const bytes = await readStreamBytes(request.body, limit);
+  const bytes = await readRequestBytes(request, limit);
   if (bytes === null) throw tooLarge(limit);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);

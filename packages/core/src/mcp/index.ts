@@ -1,7 +1,8 @@
 /**
  * MCP integration: serve an MCP SDK server behind bearer auth, or proxy to an upstream MCP server.
  *
- * `protectMcpServer` needs the optional peer `@modelcontextprotocol/sdk`; the proxy does not.
+ * `protectMcpServer` needs an MCP SDK as optional peer: `@modelcontextprotocol/server` (v2) or
+ * `@modelcontextprotocol/sdk` (v1), whichever your server comes from; the proxy needs neither.
  * @module
  */
 
@@ -23,7 +24,7 @@ export {
   upstreamIdpToken,
 } from './credentials.js';
 export type { ScopeRequirements } from './jsonrpc.js';
-export type { McpSessionOptions, ProtectMcpServerOptions } from './protect.js';
+export type { McpServerLike, McpSessionOptions, ProtectMcpServerOptions } from './protect.js';
 export { protectMcpServer } from './protect.js';
 export type { McpProxyOptions } from './proxy.js';
 export { mcpProxy } from './proxy.js';

@@ -1,5 +1,5 @@
 /** JSON-RPC body handling shared by the MCP wrapper and proxy: bounded reads and scope step-up. */
-import { readStreamBytes } from '../http/body.js';
+import { readRequestBytes } from '../http/body.js';
 
 /** Per-route and per-call scope requirements (step-up authorization). */
 export interface ScopeRequirements {
@@ -23,7 +23,7 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 async function readBounded(request: Request, maxBytes: number): Promise<string | null> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > maxBytes) return null;
-  const bytes = await readStreamBytes(request.body, maxBytes);
+  const bytes = await readRequestBytes(request, maxBytes);
   return bytes === null ? null : new TextDecoder().decode(bytes);
 }
 

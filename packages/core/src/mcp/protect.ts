@@ -1,16 +1,70 @@
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Authenticator, TokenInfo } from '../types.js';
-import { toAuthInfo } from './auth-info.js';
+import { type McpAuthInfo, toAuthInfo } from './auth-info.js';
 import { jsonRpcError, readJsonRpcBody, requiredScopesFor, type ScopeRequirements } from './jsonrpc.js';
 import { insufficientScope } from './step-up.js';
 
-type TransportModule = typeof import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js');
-let transportModule: Promise<TransportModule> | undefined;
-/** The SDK is an optional peer: it is loaded on first use, so `mcpProxy` works without it. */
-const loadTransport = () =>
-  (transportModule ??= import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'));
+/**
+ * What {@link protectMcpServer} needs of an MCP SDK server: an `McpServer` or low-level `Server` of
+ * SDK v1 (`@modelcontextprotocol/sdk`) or SDK v2 (`@modelcontextprotocol/server`).
+ */
+export interface McpServerLike {
+  connect(transport: never): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The Web-standard Streamable HTTP server transport, as both SDK lines shape it. */
+interface WebTransport {
+  sessionId?: string | undefined;
+  onclose?: (() => void) | undefined;
+  handleRequest(
+    request: Request,
+    options?: { authInfo?: McpAuthInfo; parsedBody?: unknown },
+  ): Promise<Response>;
+  close(): Promise<void>;
+}
+interface WebTransportOptions {
+  sessionIdGenerator: (() => string) | undefined;
+  enableJsonResponse?: boolean;
+  onsessioninitialized?: (id: string) => void;
+  onsessionclosed?: (id: string) => void;
+}
+type WebTransportClass = new (options: WebTransportOptions) => WebTransport;
+
+// The SDKs are optional peers, loaded on first use (so `mcpProxy` works without them): the v2
+// transport serves v2 servers, the v1 transport v1 servers; neither line is needed for the other.
+let v2: Promise<{ transport: WebTransportClass; owns(server: object): boolean } | null> | undefined;
+const loadV2 = () =>
+  (v2 ??= import('@modelcontextprotocol/server').then(
+    (sdk) => ({
+      transport: sdk.WebStandardStreamableHTTPServerTransport as unknown as WebTransportClass,
+      owns: (server: object) => server instanceof sdk.McpServer || server instanceof sdk.Server,
+    }),
+    () => null,
+  ));
+let v1: Promise<WebTransportClass | null> | undefined;
+const loadV1 = () =>
+  (v1 ??= import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js').then(
+    (sdk) => sdk.WebStandardStreamableHTTPServerTransport as unknown as WebTransportClass,
+    () => null,
+  ));
+const transports = new WeakMap<object, WebTransportClass>();
+
+/** The transport class of the SDK line `server` comes from (looked up once per server class). */
+async function transportFor(server: McpServerLike): Promise<WebTransportClass> {
+  const known = transports.get(server.constructor);
+  if (known) return known;
+  const two = await loadV2();
+  const found = two?.owns(server) ? two.transport : ((await loadV1()) ?? two?.transport);
+  if (!found)
+    throw new Error(
+      'protectMcpServer needs @modelcontextprotocol/server (v2) or @modelcontextprotocol/sdk (v1)',
+    );
+  transports.set(server.constructor, found);
+  return found;
+}
+
+const connect = (server: McpServerLike, transport: WebTransport) =>
+  (server.connect as (transport: WebTransport) => Promise<void>)(transport);
 
 /** Session handling of {@link protectMcpServer}. */
 export interface McpSessionOptions {
@@ -28,7 +82,7 @@ export interface ProtectMcpServerOptions {
    * Builds the SDK server for a caller: once per request (stateless) or once per session. It receives
    * the caller's token info; tools read it again per call from `extra.authInfo`.
    */
-  readonly server: (info: TokenInfo) => McpServer | Server | Promise<McpServer | Server>;
+  readonly server: (info: TokenInfo) => McpServerLike | Promise<McpServerLike>;
   /**
    * `false` (default): stateless, one server per POST, no `Mcp-Session-Id`. `true` or options: the
    * SDK's session mode, sessions kept in memory and bound to the user and client that opened them.
@@ -47,8 +101,8 @@ export interface ProtectMcpServerOptions {
 }
 
 interface Session {
-  readonly transport: WebStandardStreamableHTTPServerTransport;
-  readonly server: McpServer | Server;
+  readonly transport: WebTransport;
+  readonly server: McpServerLike;
   readonly owner: string;
   lastSeen: number;
 }
@@ -93,12 +147,18 @@ const ownerOf = (info: TokenInfo): string => JSON.stringify([info.userId, info.c
  * 401; tools receive the caller in `extra.authInfo` (`token`, `clientId`, `scopes`, `expiresAt`,
  * `extra: { userId, email, name, props, resource }`).
  *
+ * Stateless mode builds a server per request (the SDK serves one request per stateless transport and
+ * one transport per server): keep the factory light, and pass every server the same
+ * `jsonSchemaValidator` (otherwise each SDK server compiles its own Ajv instance, a quarter of the
+ * request's time).
+ *
  * @example
  * ```ts
+ * const jsonSchemaValidator = new AjvJsonSchemaValidator(); // '@modelcontextprotocol/sdk/validation/ajv'
  * const handler = protectMcpServer({
  *   authenticator: as,
  *   server: () => {
- *     const server = new McpServer({ name: 'demo', version: '1.0.0' });
+ *     const server = new McpServer({ name: 'demo', version: '1.0.0' }, { jsonSchemaValidator });
  *     server.registerTool('whoami', {}, async (_args, extra) => ({
  *       content: [{ type: 'text', text: String(extra.authInfo?.extra?.email) }],
  *     }));
@@ -115,6 +175,11 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
   const maxSessions = sessionOptions?.maxSessions ?? 1000;
   const now = options.now ?? Date.now;
   const sessions = new Map<string, Session>();
+  const enableJsonResponse = options.enableJsonResponse ?? false;
+  const authOptions = {
+    ...(options.resource ? { resource: options.resource } : {}),
+    ...(options.scopes?.route ? { requiredScopes: options.scopes.route } : {}),
+  };
 
   function dropSession(id: string): void {
     const session = sessions.get(id);
@@ -139,17 +204,21 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
       // Streamable HTTP: a server without sessions may refuse GET streams and DELETE with 405.
       return new Response(null, { status: 405, headers: { allow: 'POST' } });
     }
+    // The SDK serves one request per stateless transport and one transport per server at a time.
     const server = await options.server(info);
-    const transport = new (await loadTransport()).WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: options.enableJsonResponse ?? false,
-    });
-    await server.connect(transport);
+    const transport = new (await transportFor(server))({ sessionIdGenerator: undefined, enableJsonResponse });
+    await connect(server, transport);
     const response = await transport.handleRequest(request, { authInfo: toAuthInfo(info), parsedBody });
-    return closeAfter(response, () => {
+    const close = () => {
       void transport.close().catch(() => undefined);
       void server.close().catch(() => undefined);
-    });
+    };
+    // A JSON answer is complete when it is returned: close now, without re-wrapping its body.
+    if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+      close();
+      return response;
+    }
+    return closeAfter(response, close);
   }
 
   async function withSessions(request: Request, info: TokenInfo, parsedBody: unknown): Promise<Response> {
@@ -167,9 +236,9 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
       return jsonRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required.');
     const server = await options.server(info);
     let created: Session | undefined;
-    const transport = new (await loadTransport()).WebStandardStreamableHTTPServerTransport({
+    const transport = new (await transportFor(server))({
       sessionIdGenerator: () => crypto.randomUUID(),
-      enableJsonResponse: options.enableJsonResponse ?? false,
+      enableJsonResponse,
       onsessioninitialized: (id) => {
         created = { transport, server, owner, lastSeen: now() };
         sessions.set(id, created);
@@ -181,7 +250,7 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
     };
-    await server.connect(transport);
+    await connect(server, transport);
     const response = await transport.handleRequest(request, { authInfo: toAuthInfo(info), parsedBody });
     if (!created) {
       void transport.close().catch(() => undefined);
@@ -193,11 +262,7 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
   return async (request: Request): Promise<Response> => {
     const metadata = await options.authenticator.protectedResourceMetadata(request);
     if (metadata) return metadata;
-    const resourceOption = options.resource ? { resource: options.resource } : {};
-    const result = await options.authenticator.authenticate(request, {
-      ...resourceOption,
-      ...(options.scopes?.route ? { requiredScopes: options.scopes.route } : {}),
-    });
+    const result = await options.authenticator.authenticate(request, authOptions);
     if (!result.ok) return result.response;
     let parsedBody: unknown;
     if (request.method === 'POST') {

@@ -33,7 +33,11 @@ export interface McpProxyOptions {
    * same route; by default each instance uses a random key.
    */
   readonly sseSecret?: string;
-  /** The fetch used to reach the upstream; default the global one. */
+  /**
+   * How the proxy reaches the upstream: a `fetch`-compatible function. Default: the transport a runtime
+   * adapter registered (`@portcullis/adapter-node` registers a keep-alive connection pool), else the
+   * global `fetch` (Workers, Deno, Bun).
+   */
   readonly fetch?: typeof fetch;
 }
 
@@ -76,6 +80,13 @@ function dropHopByHop(headers: Headers): void {
 
 const ownerOf = (info: TokenInfo): string => JSON.stringify([info.userId, info.clientId]);
 
+/** Where a runtime adapter registers its upstream transport (the core imports no runtime module). */
+export const UPSTREAM_FETCH = Symbol.for('portcullis.upstreamFetch');
+
+/** The registered upstream transport, else the global `fetch`. */
+const registeredFetch = (): typeof fetch =>
+  (globalThis as { [UPSTREAM_FETCH]?: typeof fetch })[UPSTREAM_FETCH] ?? fetch;
+
 /**
  * Proxies authenticated MCP traffic to an upstream MCP server: Streamable HTTP (JSON and SSE answers
  * streamed through unbuffered, `Mcp-Session-Id` both ways, `DELETE` to end a session) and the legacy
@@ -105,7 +116,6 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
     ),
   );
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const doFetch = options.fetch ?? fetch;
   const signer = new EndpointSigner(options.sseSecret);
 
   // The authenticator's challenge tells the client where to re-authorize.
@@ -160,20 +170,28 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
     const applied = await credentials.apply(info, headers);
     if (applied && 'refuse' in applied) return refuseCredentials(request, applied.refuse);
 
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), timeoutMs);
-    const signal = AbortSignal.any([timeout.signal, request.signal]);
+    // One controller for both the header timeout and the client going away (AbortSignal.any costs a
+    // quarter of a millisecond per call on Node 20).
+    const upstreamAbort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      upstreamAbort.abort();
+    }, timeoutMs);
+    const clientGone = () => upstreamAbort.abort(request.signal.reason);
+    if (request.signal.aborted) clientGone();
+    else request.signal.addEventListener('abort', clientGone, { once: true });
     let response: Response;
     try {
-      response = await doFetch(target, {
+      response = await (options.fetch ?? registeredFetch())(target, {
         method: request.method,
         headers,
         ...(body !== undefined ? { body } : {}),
-        signal,
+        signal: upstreamAbort.signal,
         redirect: 'manual',
       });
     } catch {
-      if (timeout.signal.aborted) return jsonRpcError(504, -32603, 'The upstream MCP server timed out.', id);
+      if (timedOut) return jsonRpcError(504, -32603, 'The upstream MCP server timed out.', id);
       return jsonRpcError(502, -32603, 'The upstream MCP server is unreachable.', id);
     } finally {
       clearTimeout(timer);

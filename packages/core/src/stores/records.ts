@@ -41,8 +41,15 @@ export class Records {
     readonly observe?: StorageObserver,
   ) {}
 
-  async #call<T>(operation: string, fn: (options: StorageCallOptions) => Promise<T>): Promise<T> {
-    if (!this.observe) return this.#timed(operation, fn);
+  #call<T>(operation: string, fn: (options: StorageCallOptions) => Promise<T>): Promise<T> {
+    return this.observe ? this.#observed(this.observe, operation, fn) : this.#timed(operation, fn);
+  }
+
+  async #observed<T>(
+    observe: StorageObserver,
+    operation: string,
+    fn: (options: StorageCallOptions) => Promise<T>,
+  ): Promise<T> {
     const started = performance.now();
     const [op = operation, kind] = operation.split(' ') as [string, RecordKind];
     let ok = false;
@@ -52,30 +59,49 @@ export class Records {
       return result;
     } finally {
       try {
-        this.observe({ operation: op, kind, durationMs: performance.now() - started, ok });
+        observe({ operation: op, kind, durationMs: performance.now() - started, ok });
       } catch {
         // An observer must never break a request.
       }
     }
   }
 
-  async #timed<T>(operation: string, fn: (options: StorageCallOptions) => Promise<T>): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const abandon = new AbortController();
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+  #timed<T>(operation: string, fn: (options: StorageCallOptions) => Promise<T>): Promise<T> {
+    const timeoutMs = this.timeoutMs;
+    // The abort signal is only made for a storage that reads it (an in-memory one never does).
+    let controller: AbortController | undefined;
+    let expired: Error | undefined;
+    const options: StorageCallOptions = {
+      get signal() {
+        if (!controller) {
+          controller = new AbortController();
+          if (expired) controller.abort(expired);
+        }
+        return controller.signal;
+      },
+    };
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
         // The storage is told to abandon the call for real, so a stuck connection is recycled.
-        abandon.abort(new Error(`timed out after ${this.timeoutMs} ms`));
-        reject(abandon.signal.reason);
-      }, this.timeoutMs);
+        expired = new Error(`timed out after ${timeoutMs} ms`);
+        controller?.abort(expired);
+        reject(new StorageUnavailableError(operation, expired));
+      }, timeoutMs);
+      const fail = (error: unknown) => {
+        clearTimeout(timer);
+        reject(new StorageUnavailableError(operation, error));
+      };
+      let pending: Promise<T>;
+      try {
+        pending = fn(options);
+      } catch (error) {
+        return fail(error);
+      }
+      pending.then((value) => {
+        clearTimeout(timer);
+        resolve(value);
+      }, fail);
     });
-    try {
-      return await Promise.race([fn({ signal: abandon.signal }), timeout]);
-    } catch (error) {
-      throw new StorageUnavailableError(operation, error);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   async get<T>(kind: RecordKind, key: string, schema: z.ZodMiniType<T>): Promise<T | null> {
