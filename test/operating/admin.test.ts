@@ -174,5 +174,28 @@ for (const backend of backends) {
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toMatch(/unknown admin command "frobnicate"/);
     }, 120_000);
+
+    it('rotates the signing keys ahead of schedule: the gateway publishes the successor before it signs', async () => {
+      const signing = { ...env, IDENTITY_ASSERTION: 'jwks', UPSTREAM_MCP_URL: 'http://127.0.0.1:9/mcp' };
+      // On a store without keys the first call makes the first key; the next publishes its successor.
+      const created = await admin(['rotate-signing-keys', '--json'], signing, dir);
+      expect(created.code, created.stderr).toBe(0);
+      const initial = JSON.parse(created.stdout) as { signing: string; published: string[] };
+      expect(initial.published).toEqual([initial.signing]);
+      const first = await admin(['rotate-signing-keys', '--json'], signing, dir);
+      const rotated = JSON.parse(first.stdout) as { signing: string; published: string[] };
+      expect(rotated.published).toHaveLength(2);
+      expect(rotated.signing).toBe(initial.signing);
+      // A second rotation while the successor waits to sign changes nothing.
+      const second = await admin(['rotate-signing-keys', '--json'], signing, dir);
+      expect(JSON.parse(second.stdout)).toEqual(rotated);
+      const gateway = await startCliGateway(signing, dir);
+      gateways.push(gateway);
+      const jwks = (await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json()) as {
+        keys: { kid: string }[];
+      };
+      expect(jwks.keys.map((key) => key.kid).sort()).toEqual([...rotated.published].sort());
+      expect(first.stdout + second.stdout).not.toContain(OPS_SECRET);
+    }, 120_000);
   });
 }

@@ -5,6 +5,7 @@ import { ConfigError, type GatewayConfig, loadConfig } from './config.js';
 import { oidcIdentity } from './identity.js';
 import { OPTIONS } from './options.js';
 import { newSecret, readSecretFile, writeSecretFile } from './secret.js';
+import { gatewaySigningKeys } from './signing-keys.js';
 import { openStorage } from './storage.js';
 
 /** Where admin commands write (the CLI's stdout and stderr). */
@@ -33,6 +34,8 @@ export function adminHelp(): string {
     '  rotate-secret [--status|--finish [--force]]',
     '                                     Start a secret rotation (new secret first, old kept), show',
     '                                     which secret sealed the live grants, or drop the old ones',
+    '  rotate-signing-keys                Publish a new signing key now (the first one on a new store);',
+    '                                     it signs after a day, the old key stays while its tokens live',
     '  config                             The effective configuration, secrets masked',
     '',
     'Flags:',
@@ -108,7 +111,7 @@ async function open(config: GatewayConfig, secrets: readonly string[]) {
       ? { registration: { unusedClientLifetime: config.unusedClientTtl } }
       : {}),
   });
-  return { management, close: () => storage.close?.() };
+  return { management, storage, close: () => storage.close?.() };
 }
 
 function required(args: AdminArgs, what: string): string {
@@ -218,7 +221,7 @@ export async function runAdmin(
   const config = loadConfig({ env, ...(args.configFile ? { configFile: args.configFile } : {}) });
   const json = args.flags.has('--json');
   const { secrets, fromFile } = await gatewaySecrets(config);
-  const { management, close } = await open(config, secrets);
+  const { management, storage, close } = await open(config, secrets);
   const print = (value: unknown, text: string) => io.out(json ? JSON.stringify(value) : text);
   try {
     switch (args.command) {
@@ -272,6 +275,17 @@ export async function runAdmin(
       }
       case 'rotate-secret':
         return await rotateSecret(args, config, management, fromFile, secrets, io, json);
+      case 'rotate-signing-keys': {
+        const keys = gatewaySigningKeys(storage, secrets);
+        await keys.rotate();
+        const published = (await keys.jwks()).keys.map((key) => key.kid ?? '');
+        const signing = (await keys.current()).kid;
+        print(
+          { rotated: true, signing, published },
+          `Published ${published.length} key(s); ${signing} signs until its successor takes over (after the publish-ahead time).`,
+        );
+        return 0;
+      }
       case 'config': {
         const view = { settings: maskedSettings(config), effective: await management.configuration() };
         print(view, JSON.stringify(view, null, 2));

@@ -35,6 +35,7 @@ import { createDemoMcpServer } from './demo-mcp.js';
 import { oidcIdentity } from './identity.js';
 import { createGatewayMetrics, type GatewayMetrics, serveMetrics } from './metrics.js';
 import { loadOrCreateSecret } from './secret.js';
+import { gatewaySigningKeys } from './signing-keys.js';
 import { openStorage } from './storage.js';
 
 /** A running gateway, as {@link startGateway} returns it. */
@@ -252,10 +253,7 @@ export async function startGateway(
     options.onEvent?.(event);
   };
   // The signing keys of identity assertions live sealed in the storage, shared by every instance.
-  const keys =
-    config.identityAssertion === 'jwks'
-      ? signingKeys({ storage, secret: secrets, maxTokenLifetimeSeconds: 60 })
-      : undefined;
+  const keys = config.identityAssertion === 'jwks' ? gatewaySigningKeys(storage, secrets) : undefined;
   let as: AuthorizationServer;
   const serverOptions = {
     issuer,

@@ -30,6 +30,12 @@ export class KeyRing {
     return version === 'v1' && id ? id : null;
   }
 
+  /** Whether `sealed` was sealed with the current (first) key rather than a previous one. */
+  async sealedWithCurrent(sealed: string): Promise<boolean> {
+    const [current] = await this.#keys;
+    return current !== undefined && KeyRing.sealedBy(sealed) === current.id;
+  }
+
   /** Encrypts a string: `v1.<keyId>.<iv>.<ciphertext>` (AES-256-GCM, `aad` bound). */
   async seal(plaintext: string, aad: string): Promise<string> {
     const [key] = await this.#keys;

@@ -63,6 +63,12 @@ export interface SigningKeys {
   jwks(): Promise<JSONWebKeySet>;
   /** Re-reads the key set and rotates when due (for a scheduled job; `current` and `jwks` do it too). */
   refresh(): Promise<void>;
+  /**
+   * Rotates ahead of schedule (e.g. after a key may have leaked): a successor is published now and signs
+   * after the publish-ahead time, so verifiers that cache the JWK Set see it before it signs; the old
+   * key is kept while what it signed may live. Does nothing when a successor is already published.
+   */
+  rotate(): Promise<void>;
   /** The longest token lifetime these keys may sign for, seconds. */
   readonly maxTokenLifetimeSeconds: number;
   /** A `Cache-Control: max-age` for the JWK Set response that keeps the publish-ahead guarantee, seconds. */
@@ -132,6 +138,8 @@ export function createSigningKeys(options: SigningKeysOptions): SigningKeys {
   const jwksMaxAgeSeconds = Math.min(600, Math.floor(publishAheadSeconds / 4));
 
   let cached: { doc: KeySetDocument; validUntil: number } | undefined;
+  /** Documents opened with a previous secret: the next revision re-seals them with the current one. */
+  const resealDue = new WeakSet<KeySetDocument>();
   let loading: Promise<KeySetDocument> | undefined;
   const privateKeys = new Map<string, Promise<CryptoKey>>();
 
@@ -144,7 +152,10 @@ export function createSigningKeys(options: SigningKeysOptions): SigningKeys {
         'server_error',
         'The signing key set cannot be opened with the configured secrets.',
       );
-    return JSON.parse(json) as KeySetDocument;
+    const doc = JSON.parse(json) as KeySetDocument;
+    if (options.sealer.sealedWithCurrent && !(await options.sealer.sealedWithCurrent(sealed)))
+      resealDue.add(doc);
+    return doc;
   }
 
   const newest = (keys: readonly StoredKey[]) =>
@@ -154,27 +165,38 @@ export function createSigningKeys(options: SigningKeysOptions): SigningKeys {
     const latest = newest(doc?.keys ?? []);
     return (doc?.keys ?? []).filter((key) => key === latest || key.signsUntil + retainMs > at);
   };
-  const successorDue = (latest: StoredKey, at: number) =>
-    latest.alg !== algorithm || latest.signsUntil - publishAheadMs <= at;
+  /** Whether a successor must be published; `early` asks for one now unless one is already waiting to sign. */
+  const successorDue = (latest: StoredKey, at: number, early = false) =>
+    latest.alg !== algorithm || latest.signsUntil - publishAheadMs <= at || (early && latest.signsFrom <= at);
 
-  /** Whether the document must change at `at`: no key, a successor due, or an expired key to drop. */
-  function due(doc: KeySetDocument | null, at: number): boolean {
+  /**
+   * Whether the document must change at `at`: no key, a successor due, an expired key to drop, or a
+   * document still sealed with a previous secret (so that secret can be retired).
+   */
+  function due(doc: KeySetDocument | null, at: number, early = false): boolean {
     const keys = live(doc, at);
     const latest = newest(keys);
-    return !latest || keys.length !== doc?.keys.length || successorDue(latest, at);
+    return (
+      !latest ||
+      keys.length !== doc?.keys.length ||
+      successorDue(latest, at, early) ||
+      (doc !== null && resealDue.has(doc))
+    );
   }
 
   /** The next revision of the document at `at` (call only when {@link due}). */
-  async function plan(doc: KeySetDocument | null, at: number): Promise<KeySetDocument> {
+  async function plan(doc: KeySetDocument | null, at: number, early = false): Promise<KeySetDocument> {
     const keys = live(doc, at).map((key) => ({ ...key }));
     const latest = newest(keys);
     if (!latest) {
       // Nothing published yet: the first key signs at once.
       keys.push(await generateKey(algorithm, at, at + rotateMs));
-    } else if (successorDue(latest, at)) {
+    } else if (successorDue(latest, at, early)) {
       // The successor is published ahead; if rotation is overdue, the latest key signs until then.
       const start =
-        latest.alg !== algorithm ? at + publishAheadMs : Math.max(latest.signsUntil, at + publishAheadMs);
+        latest.alg !== algorithm || early
+          ? at + publishAheadMs
+          : Math.max(latest.signsUntil, at + publishAheadMs);
       latest.signsUntil = start;
       keys.push(await generateKey(algorithm, start, start + rotateMs));
     }
@@ -192,25 +214,25 @@ export function createSigningKeys(options: SigningKeysOptions): SigningKeys {
   }
 
   /** Reads the document and, when a change is due, writes the next revision or waits for the writer. */
-  async function sync(): Promise<KeySetDocument> {
+  async function sync(early = false): Promise<KeySetDocument> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const at = now();
       const doc = await read();
-      if (doc && !due(doc, at)) return doc;
+      if (doc && !due(doc, at, early)) return doc;
       const revision = (doc?.revision ?? 0) + 1;
       const leaseUntil = at + leaseMs;
       if (await options.store.claimOnce(`rev:${revision}`, leaseUntil)) {
         // Re-read after claiming: a revision written since our read makes our plan stale.
         const again = await read();
         if ((again?.revision ?? 0) !== (doc?.revision ?? 0)) continue;
-        const next = await plan(doc, at);
+        const next = await plan(doc, at, early);
         // A writer that overran its lease may race a new claimant: it backs off.
         if (now() >= leaseUntil) continue;
         await options.store.save(await options.sealer.seal(JSON.stringify(next), AAD));
         return next;
       }
       const written = await waitFor(revision);
-      if (written && !due(written, now())) return written;
+      if (written && !due(written, now(), early)) return written;
       if (written) continue;
       // The claimant did not finish in its lease: a document with a signing key is still usable.
       if (doc?.keys.some((key) => key.signsFrom <= now())) return doc;
@@ -228,10 +250,11 @@ export function createSigningKeys(options: SigningKeysOptions): SigningKeys {
     return Math.min(at + cacheMs, ...times.filter((t) => t > at));
   }
 
-  async function state(force = false): Promise<KeySetDocument> {
+  async function state(force = false, early = false): Promise<KeySetDocument> {
     const at = now();
     if (!force && cached && cached.validUntil > at) return cached.doc;
-    loading ??= sync()
+    if (early) await loading?.catch(() => undefined);
+    loading ??= sync(early)
       .then((doc) => {
         cached = { doc, validUntil: nextEvent(doc, now()) };
         return doc;
@@ -267,6 +290,9 @@ export function createSigningKeys(options: SigningKeysOptions): SigningKeys {
     },
     async refresh() {
       await state(true);
+    },
+    async rotate() {
+      await state(true, true);
     },
   };
 }

@@ -89,6 +89,8 @@ export interface Sealer {
   seal(plaintext: string, aad: string): Promise<string>;
   /** Decrypts what {@link seal} produced with the same `aad`; `null` when it cannot be opened. */
   open(sealed: string, aad: string): Promise<string | null>;
+  /** Whether a sealed value was sealed with the current key (not a previous one kept for rotation). */
+  sealedWithCurrent?(sealed: string): Promise<boolean>;
 }
 
 /** A keyed MAC with rotation; the core's `KeyRing` provides it. */

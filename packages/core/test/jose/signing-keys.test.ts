@@ -1,5 +1,6 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
+import { KeyRing } from '../../src/crypto/keys.js';
 import { mintAccessToken } from '../../src/jose/access-token-jwt.js';
 import { createSigningKeys, type SigningKeysOptions } from '../../src/jose/signing-keys.js';
 import { storageKeyStore } from '../../src/jose/storage-adapters.js';
@@ -195,5 +196,41 @@ describe('signing keys', () => {
     await jwtVerify(beforeSwitch.token, createLocalJWKSet(await keys.jwks()), {
       currentDate: new Date(clock.now()),
     });
+  });
+});
+
+describe('rotation ahead of schedule and with a new secret', () => {
+  it('rotate() publishes a successor at once that signs only after the publish-ahead time, once', async () => {
+    const { instance, clock } = cluster();
+    const keys = instance();
+    const first = (await keys.current()).kid;
+    clock.advance(HOUR);
+    await keys.rotate();
+    const published = await kids(keys);
+    expect(published).toHaveLength(2);
+    expect(published).toContain(first);
+    // Verifiers see the successor before it signs (the publish-ahead guarantee).
+    expect((await keys.current()).kid).toBe(first);
+    // A second rotation while the successor waits to sign adds nothing.
+    await keys.rotate();
+    expect(await kids(keys)).toEqual(published);
+    clock.advance(DAY + 1000);
+    const second = (await instance().current()).kid;
+    expect(second).not.toBe(first);
+    expect(published).toContain(second);
+  });
+
+  it('re-seals the key set with the current secret, so the previous secret can be retired', async () => {
+    const { instance, storage } = cluster();
+    const old = 'an-old-secret-that-is-long-enough-for-portcullis-0001';
+    const fresh = 'a-new-secret-that-is-long-enough-for-portcullis-00002';
+    const kid = (await instance({ sealer: new KeyRing([old]) }).current()).kid;
+    const sealedByOld = (await storage.get('grant', 'signing-keys'))!.value;
+    // Deployed with <new>,<old>: the first read re-seals the same keys with <new>.
+    expect((await instance({ sealer: new KeyRing([fresh, old]) }).current()).kid).toBe(kid);
+    const resealed = (await storage.get('grant', 'signing-keys'))!.value;
+    expect(KeyRing.sealedBy(resealed)).not.toBe(KeyRing.sealedBy(sealedByOld));
+    // Deployed with <new> alone: the keys still open, the same key still signs.
+    expect((await instance({ sealer: new KeyRing([fresh]) }).current()).kid).toBe(kid);
   });
 });
