@@ -1,16 +1,11 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.package.js';
 
-export default defineConfig({
+export default packageBuild({
   entry: {
     index: 'src/index.ts',
     'mcp/index': 'src/mcp/index.ts',
     'upstreams/index': 'src/upstreams/index.ts',
     'testkit/index': 'src/testkit/index.ts',
   },
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  treeshake: true,
+  bundleInCommonJs: ['jose', 'oauth4webapi'],
 });
