@@ -1,9 +1,9 @@
 import { BrowserBinding } from './authorize/browser.js';
-import { RESPONSE_TYPES } from './authorize/checks/response-type.js';
 import type { MetadataSupport } from './clients/metadata.js';
 import { KeyRing } from './crypto/keys.js';
 import { randomToken } from './crypto/random.js';
 import type { ResolvedConfig } from './options.js';
+import { RESPONSE_TYPES } from './rules/response-type.js';
 import { ClientStore } from './stores/clients.js';
 import { CodeStore } from './stores/codes.js';
 import { ConsentStore } from './stores/consents.js';
