@@ -42,7 +42,8 @@ const shared: Options = {
 
 /**
  * The build of every published package: `dist/*.js` + `.d.ts` for `import`, `dist/*.cjs` + `.d.cts`
- * for `require`. `dist/` is emptied once here, since the two builds run side by side.
+ * for `require`. `dist/` is emptied once here, since the two builds run side by side. The package's
+ * build script then runs scripts/commonjs-types.mjs on the `.d.cts` files.
  */
 export function packageBuild(build: PackageBuild) {
   rmSync('dist', { recursive: true, force: true });

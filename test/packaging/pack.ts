@@ -74,7 +74,8 @@ function stale(dir: PackageDir): boolean {
   const built = join(pkg, 'dist', 'index.d.cts');
   if (!existsSync(built)) return true;
   const inputs = [join(pkg, 'src'), join(pkg, 'package.json'), join(pkg, 'tsup.config.ts')];
-  const changed = Math.max(...inputs.map(newest), newest(join(root, 'tsup.package.ts')));
+  const shared = [join(root, 'tsup.package.ts'), join(root, 'scripts', 'commonjs-types.mjs')];
+  const changed = Math.max(...inputs.map(newest), ...shared.map(newest));
   return changed > statSync(built).mtimeMs;
 }
 

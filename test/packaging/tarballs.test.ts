@@ -4,12 +4,22 @@
  * CommonJS (`require`, also without Node's `require(esm)`), and the `@portcullis/cli` gateway.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { declarationProblems } from '../../scripts/check-dts.mjs';
+import { codeBlocks, snippetName } from '../docs/markdown.js';
 import { Miniflare } from '../support/deps.js';
 import {
   buildAndPack,
@@ -69,6 +79,9 @@ beforeAll(async () => {
       overrides: { 'better-sqlite3': workspaceVersion('storage-sql', 'better-sqlite3') },
       npmArgs: ['--ignore-scripts'],
     }),
+    // Every package and what the documentation's blocks import; type-checked only, never run.
+    installProject('docs', dirOf('docs'), tarballs, { npmArgs: ['--ignore-scripts'] }),
+    installExampleCopy(),
   ]);
   cpSync(
     join(root, 'packages', 'storage-sql', 'node_modules', 'better-sqlite3', 'build'),
@@ -76,6 +89,44 @@ beforeAll(async () => {
     { recursive: true },
   );
 }, 600_000);
+
+/**
+ * examples/worker-pin-proxy copied out of the repository, its workspace links replaced by the
+ * tarballs; of its devDependencies only esbuild (the size script's), so no Wrangler download here
+ * (scripts/check-worker-example.mjs runs Wrangler on the same kind of copy).
+ */
+async function installExampleCopy(): Promise<void> {
+  const example = join(root, 'examples', 'worker-pin-proxy');
+  const copy = dirOf('worker-pin-proxy');
+  cpSync(example, copy, {
+    recursive: true,
+    filter: (path) => !path.slice(example.length).includes('node_modules'),
+  });
+  const manifest = JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
+  const local = Object.fromEntries(
+    (['core', 'adapter-workers', 'storage-kv'] as const).map((p) => [
+      `@portcullis/${p}`,
+      `file:${tarballs[p]}`,
+    ]),
+  );
+  for (const name of Object.keys(manifest.dependencies)) manifest.dependencies[name] = local[name] ?? '';
+  const copied = {
+    ...manifest,
+    devDependencies: { esbuild: manifest.devDependencies.esbuild },
+    overrides: local,
+  };
+  writeFileSync(join(copy, 'package.json'), JSON.stringify(copied, null, 2));
+  succeeded(
+    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: copy,
+      timeoutMs: 240_000,
+    }),
+    'npm install (worker-pin-proxy copy)',
+  );
+}
 
 afterAll(() => {
   rmSync(work, { recursive: true, force: true });
@@ -101,7 +152,7 @@ describe('packed tarballs', () => {
     const { answers, port } = await runProgram('express');
     expectServed(answers, `http://127.0.0.1:${port}`);
     expect(answers.hello).toEqual({ hello: 'express' });
-  });
+  }, 120_000);
 
   it('Fastify only: type-checks without express, and serves', async () => {
     const dir = dirOf('fastify');
@@ -112,7 +163,7 @@ describe('packed tarballs', () => {
     const { answers, port } = await runProgram('fastify');
     expectServed(answers, `http://127.0.0.1:${port}`);
     expect(answers.hello).toEqual({ hello: 'fastify' });
-  });
+  }, 120_000);
 
   it('CommonJS: require() works, with and without require(esm), and type-checks', async () => {
     const dir = dirOf('commonjs');
@@ -128,7 +179,7 @@ describe('packed tarballs', () => {
       expectServed(answers, `http://127.0.0.1:${port}`);
       expect(answers.module).toBe('commonjs');
     }
-  });
+  }, 120_000);
 
   it('Worker: type-checks with workers-types and no Node types, bundles and serves in workerd', async () => {
     const dir = dirOf('worker');
@@ -218,5 +269,73 @@ describe('packed tarballs', () => {
       await exited;
     }
     expect(bin.exitCode).toBe(0);
+  }, 120_000);
+});
+
+/** Every Markdown file with TypeScript a reader may copy: READMEs, package READMEs, guides. */
+function documentation(): string[] {
+  const inDir = (dir: string, name = (entry: string) => `${dir}/${entry}`) =>
+    readdirSync(join(root, dir))
+      .map(name)
+      .filter((file) => file.endsWith('.md') && existsSync(join(root, file)));
+  return [
+    'README.md',
+    ...inDir('docs'),
+    ...inDir('packages', (p) => `packages/${p}/README.md`),
+    ...inDir('examples', (e) => `examples/${e}/README.md`),
+  ];
+}
+
+describe('examples/worker-pin-proxy copied out of the repository', () => {
+  it('npm run size bundles the installed packages', async () => {
+    const copy = dirOf('worker-pin-proxy');
+    const size = succeeded(await run('npm', ['run', '--silent', 'size'], { cwd: copy }), 'npm run size');
+    expect(size.stdout).toMatch(/bundle \(installed packages\): \d+ bytes raw .*, \d+ bytes gzip/);
+    const json = succeeded(
+      await run(process.execPath, ['scripts/size.mjs', '--json'], { cwd: copy }),
+      'size.mjs --json',
+    );
+    const { raw, gzip } = lastJsonLine(json.stdout) as { raw: number; gzip: number };
+    expect(gzip).toBeGreaterThan(10_000);
+    expect(raw).toBeGreaterThan(gzip);
   }, 60_000);
+
+  it('wrangler.toml gives the KV binding a placeholder id and preview_id (Wrangler 3 needs an id)', () => {
+    const toml = readFileSync(join(dirOf('worker-pin-proxy'), 'wrangler.toml'), 'utf8');
+    const kv = /\[\[kv_namespaces\]\]\n([\s\S]*?)(?=\n\[|\n#|$)/.exec(toml)?.[1] ?? '';
+    expect(kv).toMatch(/^binding = "OAUTH_KV"$/m);
+    expect(kv).toMatch(/^id = "[0-9a-f]{32}"$/m);
+    expect(kv).toMatch(/^preview_id = "[0-9a-f]{32}"$/m);
+    expect(readFileSync(join(dirOf('worker-pin-proxy'), '.gitignore'), 'utf8')).toMatch(/^\.dev\.vars$/m);
+    expect(existsSync(join(dirOf('worker-pin-proxy'), '.dev.vars.example'))).toBe(true);
+  });
+});
+
+describe('documentation against the packed tarballs', () => {
+  it('every TypeScript block type-checks (skipLibCheck: false, the packages as installed)', async () => {
+    const dir = dirOf('docs');
+    const blocks = documentation()
+      .flatMap(codeBlocks)
+      .filter((b) => b.lang === 'ts' || b.lang === 'typescript');
+    expect(blocks.length).toBeGreaterThan(20);
+    mkdirSync(join(dir, 'snippets'), { recursive: true });
+    const files = blocks.map((block) => {
+      const file = `snippets/${snippetName(block)}.ts`;
+      writeFileSync(join(dir, file), `${block.code}\nexport {};\n`);
+      return file;
+    });
+    // The repository's strict settings, resolved the way an installed project resolves them.
+    const base = JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8')) as {
+      compilerOptions: Record<string, unknown>;
+    };
+    const compilerOptions = { ...base.compilerOptions, skipLibCheck: false, noEmit: true, types: ['node'] };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }, null, 2));
+    const tsc = await typecheck(dir);
+    // Errors in the blocks or in the packages' declarations count; third-party declarations are theirs.
+    const errors = `${tsc.stdout}\n${tsc.stderr}`
+      .split('\n')
+      .filter((line) => /^(snippets\/|node_modules\/@portcullis\/)[^(]+\(\d+,\d+\): error /.test(line));
+    const where = new Map(blocks.map((b) => [`snippets/${snippetName(b)}.ts`, `${b.file}:${b.line}`]));
+    expect(errors.map((line) => line.replace(/^[^(]+/, (file) => where.get(file) ?? file))).toEqual([]);
+  }, 120_000);
 });
