@@ -18,49 +18,56 @@ export interface PackageBuild {
   readonly commonJsTwins?: Readonly<Record<string, string>>;
 }
 
-/** Rewrites the deep imports of `twins` to their CommonJS files, left external. */
-function commonJsTwins(twins: Readonly<Record<string, string>>): EsbuildPlugin {
+const matches = (names: readonly string[], path: string) =>
+  names.some((name) => path === name || path.startsWith(`${name}/`));
+
+/**
+ * Keeps `bundleInCommonJs` and `commonJsTwins` external in the ESM build; in the CommonJS build the
+ * former are bundled and the latter point at their CommonJS files. (tsup's own resolver, which runs
+ * first, leaves them to this plugin because they are listed in `noExternal`.)
+ */
+function perFormat(bundled: readonly string[], twins: Readonly<Record<string, string>>): EsbuildPlugin {
   return {
-    name: 'commonjs-twins',
+    name: 'portcullis-per-format',
     setup(build) {
-      build.onResolve({ filter: /./ }, (args) => {
+      // With splitting, tsup runs esbuild in ESM format for CommonJS too: tell them apart by extension.
+      const commonJs = build.initialOptions.outExtension?.['.js'] === '.cjs';
+      build.onResolve({ filter: /^[^./]/ }, (args) => {
         const twin = twins[args.path];
-        return twin === undefined ? undefined : { path: twin, external: true };
+        if (twin !== undefined) return { path: commonJs ? twin : args.path, external: true };
+        if (matches(bundled, args.path)) return commonJs ? undefined : { path: args.path, external: true };
+        return undefined;
       });
     },
   };
 }
 
-const shared: Options = {
-  splitting: true,
-  sourcemap: true,
-  clean: false,
-  target: 'es2022',
-  treeshake: true,
-  dts: true,
-};
-
 /**
  * The build of every published package: `dist/*.js` + `.d.ts` for `import`, `dist/*.cjs` + `.d.cts`
- * for `require`. `dist/` is emptied once here, since the two builds run side by side. The package's
- * build script then runs scripts/commonjs-types.mjs on the `.d.cts` files.
+ * for `require`, from one declaration pass. `dist/` is emptied once here (the bin's build runs beside
+ * the main one). The package's build script then runs scripts/commonjs-types.mjs on the `.d.cts` files.
  */
 export function packageBuild(build: PackageBuild) {
   rmSync('dist', { recursive: true, force: true });
   const bundled = build.bundleInCommonJs ?? [];
   const twins = build.commonJsTwins ?? {};
-  // tsup's own resolver keeps dependencies external before a plugin sees them, unless noExternal.
-  const commonJs: Options = {
-    ...shared,
-    entry: build.entry,
-    format: ['cjs'],
-    noExternal: [...bundled, ...Object.keys(twins)],
-    esbuildPlugins: [commonJsTwins(twins)],
+  const shared: Options = {
+    splitting: true,
+    sourcemap: true,
+    clean: false,
+    target: 'es2022',
+    treeshake: true,
   };
-  const configs: Options[] =
-    bundled.length + Object.keys(twins).length > 0
-      ? [{ ...shared, entry: build.entry, format: ['esm'] }, commonJs]
-      : [{ ...shared, entry: build.entry, format: ['esm', 'cjs'] }];
-  if (build.esmOnlyEntry) configs.push({ ...shared, entry: build.esmOnlyEntry, format: ['esm'], dts: false });
+  const configs: Options[] = [
+    {
+      ...shared,
+      entry: build.entry,
+      format: ['esm', 'cjs'],
+      dts: true,
+      noExternal: [...bundled, ...Object.keys(twins)],
+      esbuildPlugins: [perFormat(bundled, twins)],
+    },
+  ];
+  if (build.esmOnlyEntry) configs.push({ ...shared, entry: build.esmOnlyEntry, format: ['esm'] });
   return defineConfig(configs);
 }

@@ -129,7 +129,9 @@ async function installExampleCopy(): Promise<void> {
 }
 
 afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
+  // PORTCULLIS_PACKAGING_KEEP=1 keeps the projects for a look (their path is printed).
+  if (process.env.PORTCULLIS_PACKAGING_KEEP) console.log(`packaging projects kept in ${work}`);
+  else rmSync(work, { recursive: true, force: true });
 });
 
 describe('packed tarballs', () => {
