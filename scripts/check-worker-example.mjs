@@ -50,11 +50,6 @@ try {
   const manifest = JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8'));
   for (const name of Object.keys(manifest.dependencies)) manifest.dependencies[name] = tarballs[name];
   manifest.overrides = tarballs;
-  // The test-only devDependencies (the SDK client and Miniflare for vitest) stay in the repository.
-  manifest.devDependencies = {
-    wrangler: manifest.devDependencies.wrangler,
-    esbuild: manifest.devDependencies.esbuild,
-  };
   writeFileSync(join(copy, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 
   sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], copy);

@@ -92,7 +92,8 @@ beforeAll(async () => {
 
 /**
  * examples/worker-pin-proxy copied out of the repository, its workspace links replaced by the
- * tarballs; of its devDependencies only esbuild (the size script's), so no Wrangler download here
+ * tarballs; of its devDependencies only esbuild (the size script's) and the MCP SDK, so no Wrangler
+ * download here
  * (scripts/check-worker-example.mjs runs Wrangler on the same kind of copy).
  */
 async function installExampleCopy(): Promise<void> {
