@@ -6,7 +6,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { publishedPackages } from '../../scripts/docs-entrypoints.mjs';
-import { root } from './markdown.js';
 
 /** The first fenced block after the README's "## Layout" heading, before the next heading. */
 function layoutTree(readme: string): string | undefined {
