@@ -4,7 +4,7 @@
 // (Wrangler pinned in its devDependencies), `npm run size`, `wrangler deploy --dry-run --minify`
 // (prints the upload and gzip size), then `npm run dev` with `.dev.vars` from `.dev.vars.example`,
 // and a request to its metadata endpoint. Needs `pnpm build` first; takes a few minutes.
-//   node scripts/check-worker-example.mjs [--keep]
+//   node scripts/check-worker-example.mjs [--keep] [--wrangler=3.99.0]   (another Wrangler than the pinned one)
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -50,6 +50,8 @@ try {
   const manifest = JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8'));
   for (const name of Object.keys(manifest.dependencies)) manifest.dependencies[name] = tarballs[name];
   manifest.overrides = tarballs;
+  const wrangler = process.argv.find((arg) => arg.startsWith('--wrangler='))?.slice('--wrangler='.length);
+  if (wrangler) manifest.devDependencies.wrangler = wrangler;
   writeFileSync(join(copy, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 
   sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], copy);

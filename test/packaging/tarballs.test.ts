@@ -114,11 +114,12 @@ async function installExampleCopy(): Promise<void> {
     ]),
   );
   for (const name of Object.keys(manifest.dependencies)) manifest.dependencies[name] = local[name] ?? '';
-  const copied = {
-    ...manifest,
-    devDependencies: { esbuild: manifest.devDependencies.esbuild },
-    overrides: local,
+  // The MCP SDK stays: `@portcullis/core/mcp` (mcpProxy) is bundled with its optional dynamic import of it.
+  const devDependencies = {
+    esbuild: manifest.devDependencies.esbuild,
+    '@modelcontextprotocol/sdk': manifest.devDependencies['@modelcontextprotocol/sdk'],
   };
+  const copied = { ...manifest, devDependencies, overrides: local };
   writeFileSync(join(copy, 'package.json'), JSON.stringify(copied, null, 2));
   succeeded(
     await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
