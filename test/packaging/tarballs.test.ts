@@ -93,8 +93,7 @@ beforeAll(async () => {
 /**
  * examples/worker-pin-proxy copied out of the repository, its workspace links replaced by the
  * tarballs; of its devDependencies only esbuild (the size script's) and the MCP SDK, so no Wrangler
- * download here
- * (scripts/check-worker-example.mjs runs Wrangler on the same kind of copy).
+ * download here (scripts/check-worker-example.mjs runs Wrangler on the same kind of copy).
  */
 async function installExampleCopy(): Promise<void> {
   const example = join(root, 'examples', 'worker-pin-proxy');
