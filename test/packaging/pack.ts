@@ -3,7 +3,7 @@
  * workspace (npm, from the tarballs plus the registry or its cache), the way a newcomer installs them.
  */
 import { type SpawnOptions, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,28 +62,15 @@ export function succeeded(result: Run, what: string): Run {
   return result;
 }
 
-function newest(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newest(join(path, name))));
-}
-
-/** Whether a package's dist/ is older than its sources, manifest or build config. */
-function stale(dir: PackageDir): boolean {
-  const pkg = join(root, 'packages', dir);
-  const built = join(pkg, 'dist', 'index.d.cts');
-  if (!existsSync(built)) return true;
-  const inputs = [join(pkg, 'src'), join(pkg, 'package.json'), join(pkg, 'tsup.config.ts')];
-  const shared = [join(root, 'tsup.package.ts'), join(root, 'scripts', 'commonjs-types.mjs')];
-  const changed = Math.max(...inputs.map(newest), ...shared.map(newest));
-  return changed > statSync(built).mtimeMs;
-}
-
 /** Builds the packages (when any is stale) and packs each into `into`; returns tarball paths by folder. */
 export async function buildAndPack(into: string): Promise<Record<PackageDir, string>> {
-  if (PACKAGES.some(stale)) {
-    succeeded(await run('pnpm', ['build'], { cwd: root, timeoutMs: 400_000 }), 'pnpm build');
-  }
+  succeeded(
+    await run(process.execPath, [join(root, 'scripts', 'build-packages.mjs')], {
+      cwd: root,
+      timeoutMs: 600_000,
+    }),
+    'scripts/build-packages.mjs',
+  );
   mkdirSync(into, { recursive: true });
   const tarballs = {} as Record<PackageDir, string>;
   for (const dir of PACKAGES) {
