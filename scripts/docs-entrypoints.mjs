@@ -30,6 +30,12 @@ function sourceOf(pkgPath, target) {
   return existsSync(source) ? source : null;
 }
 
+/** The file an `import` of an exports-map entry loads (conditions may nest: `{import: {types, default}}`). */
+function importTarget(value) {
+  if (typeof value === 'string' || !value) return value;
+  return importTarget(value.import) ?? importTarget(value.default) ?? importTarget(value.types);
+}
+
 /**
  * Every export of every published package: `{ specifier, packageName, source }` where `specifier` is
  * what users import (`@portcullis/core/mcp`) and `source` the absolute path of its TypeScript entry.
@@ -41,7 +47,7 @@ export function entryPoints() {
     const exportsMap = pkg.manifest.exports ?? { '.': pkg.manifest.main };
     for (const [key, value] of Object.entries(exportsMap)) {
       if (key.includes('*') || key === './package.json') continue;
-      const target = typeof value === 'string' ? value : (value?.import ?? value?.default ?? value?.types);
+      const target = importTarget(value);
       const source = typeof target === 'string' ? sourceOf(pkg.path, target) : null;
       if (!source) {
         throw new Error(

@@ -1,6 +1,6 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.package.js';
 
-export default defineConfig({
+export default packageBuild({
   entry: {
     index: 'src/index.ts',
     'mcp/index': 'src/mcp/index.ts',
@@ -8,10 +8,6 @@ export default defineConfig({
     'extensions/index': 'src/extensions/index.ts',
     'testkit/index': 'src/testkit/index.ts',
   },
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  treeshake: true,
+  bundleInCommonJs: ['jose', 'oauth4webapi'],
+  commonJsTwins: { 'zod/v4/locales/en.js': 'zod/v4/locales/en.cjs' },
 });

@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // Bundles the example Worker the way Wrangler would (ESM, minified, workerd conditions) and prints its
-// raw and gzip sizes. `--json` prints {"raw":…,"gzip":…} for the bench. `@portcullis/*` resolve to the
-// workspace sources so the numbers reflect the current code.
+// raw and gzip sizes. `--json` prints {"raw":…,"gzip":…} for the bench. Inside the Portcullis
+// repository `@portcullis/*` resolve to the workspace sources, so the numbers reflect the current code;
+// in a copy of the example they resolve to the installed packages. esbuild is the example's own.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const packages = fileURLToPath(new URL('../../../packages/', import.meta.url));
+const inRepository =
+  existsSync(`${packages}core/src/index.ts`) && existsSync(`${root}../../pnpm-workspace.yaml`);
 
 const result = await build({
   entryPoints: [`${root}src/index.ts`],
@@ -21,11 +25,13 @@ const result = await build({
   write: false,
   logLevel: 'warning',
   metafile: true,
-  alias: {
-    '@portcullis/core': `${packages}core/src`,
-    '@portcullis/storage-kv': `${packages}storage-kv/src`,
-    '@portcullis/adapter-workers': `${packages}adapter-workers/src`,
-  },
+  alias: inRepository
+    ? {
+        '@portcullis/core': `${packages}core/src`,
+        '@portcullis/storage-kv': `${packages}storage-kv/src`,
+        '@portcullis/adapter-workers': `${packages}adapter-workers/src`,
+      }
+    : {},
 });
 
 const code = result.outputFiles[0].contents;
@@ -36,7 +42,10 @@ if (process.argv.includes('--json')) {
   console.log(JSON.stringify({ raw, gzip }));
 } else {
   const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
-  console.log(`worker-pin-proxy bundle: ${raw} bytes raw (${kib(raw)}), ${gzip} bytes gzip (${kib(gzip)})`);
+  const from = inRepository ? 'workspace sources' : 'installed packages';
+  console.log(
+    `worker-pin-proxy bundle (${from}): ${raw} bytes raw (${kib(raw)}), ${gzip} bytes gzip (${kib(gzip)})`,
+  );
   if (process.argv.includes('--inputs')) {
     const inputs = Object.entries(result.metafile.outputs)[0][1].inputs;
     const top = Object.entries(inputs)

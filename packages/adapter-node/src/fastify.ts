@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { handleNodeRequest, type NodeAdapterOptions } from './http.js';
 import { type MountOptions, portcullisRoutes, type RoutableServer } from './mount.js';
 
@@ -8,7 +8,24 @@ export interface FastifyMountOptions extends MountOptions, NodeAdapterOptions {
   readonly server: RoutableServer;
 }
 
-const plugin: FastifyPluginAsync<FastifyMountOptions> = async (fastify, options) => {
+/**
+ * The parts of a Fastify instance the plugin uses, declared structurally so that the package's types do
+ * not import `fastify` (an optional peer): an Express-only install type-checks without it.
+ */
+export interface FastifyInstanceLike {
+  addHook(
+    name: 'onRequest',
+    hook: (
+      request: { readonly raw: IncomingMessage },
+      reply: { readonly raw: ServerResponse; readonly sent: boolean; hijack(): unknown },
+    ) => Promise<unknown>,
+  ): unknown;
+}
+
+/** An async Fastify plugin: what `app.register()` accepts. */
+export type FastifyPluginLike<Options> = (fastify: FastifyInstanceLike, options: Options) => Promise<void>;
+
+const plugin: FastifyPluginLike<FastifyMountOptions> = async (fastify, options) => {
   const { server, ...rest } = options;
   const routes = portcullisRoutes(server, rest);
   // Runs before Fastify parses the body, so the raw stream reaches the handler untouched and the
@@ -48,4 +65,4 @@ Object.assign(plugin, {
  * await app.listen({ port: 8787 });
  * ```
  */
-export const portcullisFastify: FastifyPluginAsync<FastifyMountOptions> = plugin;
+export const portcullisFastify: FastifyPluginLike<FastifyMountOptions> = plugin;

@@ -8,7 +8,12 @@ export {
   portcullisExpress,
   reserializeParsedBody,
 } from './express.js';
-export { type FastifyMountOptions, portcullisFastify } from './fastify.js';
+export {
+  type FastifyInstanceLike,
+  type FastifyMountOptions,
+  type FastifyPluginLike,
+  portcullisFastify,
+} from './fastify.js';
 export {
   clientIp,
   type FetchHandler,

@@ -1,5 +1,4 @@
 import { BrowserBinding } from './authorize/browser.js';
-import { RESPONSE_TYPES } from './authorize/checks/response-type.js';
 import { CLIENT_AUTHENTICATION, type ClientAuthMethod } from './clients/authenticate.js';
 import type { MetadataSupport } from './clients/metadata.js';
 import { KeyRing } from './crypto/keys.js';
@@ -7,6 +6,7 @@ import { randomToken } from './crypto/random.js';
 import type { Extension } from './extension.js';
 import { ConfigurationError, type ResolvedConfig } from './options.js';
 import type { ResourceProofCheck } from './resource/proof.js';
+import { RESPONSE_TYPES } from './rules/response-type.js';
 import { ClientStore } from './stores/clients.js';
 import { CodeStore } from './stores/codes.js';
 import { ConsentStore } from './stores/consents.js';

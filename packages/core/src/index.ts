@@ -17,13 +17,6 @@
  */
 
 export type { RandomSource } from './crypto/random.js';
-export type {
-  RedirectUriAllowList,
-  RegistrationDecision,
-  RegistrationPolicy,
-  RegistrationRequest,
-} from './endpoints/register-policy.js';
-export { redirectUriAllowList } from './endpoints/register-policy.js';
 export type { OAuthErrorCode } from './errors.js';
 export { AuthorizationRedirectError, OAuthError, oauthErrorResponse } from './errors.js';
 export type { Extension } from './extension.js';
@@ -87,6 +80,13 @@ export {
   readBearerToken,
 } from './resource-server/index.js';
 export { isLoopbackHost } from './rules/loopback.js';
+export type {
+  RedirectUriAllowList,
+  RegistrationDecision,
+  RegistrationPolicy,
+  RegistrationRequest,
+} from './rules/registration-policy.js';
+export { redirectUriAllowList } from './rules/registration-policy.js';
 export type { AuthorizationServer, AuthorizationServerOptions } from './server.js';
 export { createAuthorizationServer } from './server.js';
 export { listLimit, pageSorted } from './storage/list.js';

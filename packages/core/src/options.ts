@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { type RandomSource, webRandom } from './crypto/random.js';
-import type { RegistrationPolicy } from './endpoints/register-policy.js';
 import { isSecureOrLoopback } from './rules/loopback.js';
+import type { RegistrationPolicy } from './rules/registration-policy.js';
 import type { ConfiguredResource } from './rules/resource.js';
 import { resourceScopes, SCOPE_TOKEN } from './rules/scope.js';
 import type { Storage } from './storage/types.js';

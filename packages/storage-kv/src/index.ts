@@ -33,6 +33,15 @@ export type { MemoryKVStorageOptions } from './memory.js';
 export { memoryKV, memoryKVStorage } from './memory.js';
 export type { RedisCallOptions, RedisClientChoice, RedisKVOptions, RedisStorageOptions } from './redis.js';
 export { redisKV, redisStorage } from './redis.js';
+export type {
+  RedisArgument,
+  RedisClientLike,
+  RedisConnectionOptions,
+  RedisModuleLike,
+  RedisPipelineLike,
+  RedisSocketLike,
+  RedisTransactionLike,
+} from './redis-client.js';
 export type { RedisLimits } from './redis-link.js';
 export { REDIS_DEFAULTS, RedisLink, redisClientOptions } from './redis-link.js';
 export type { RoutedStorageOptions } from './routed.js';

@@ -1,5 +1,5 @@
 import type { StorageCallOptions } from '@portcullis/core';
-import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { RedisClientLike, RedisConnectionOptions, RedisSocketLike } from './redis-client.js';
 
 /** Time limits of Redis calls; see {@link RedisLink}. */
 export interface RedisLimits {
@@ -18,9 +18,6 @@ export const REDIS_DEFAULTS: RedisLimits = {
   maxWaiting: 100,
 };
 
-/** The socket of a standalone client. */
-type Stream = { readonly destroyed: boolean; readonly writable: boolean; destroy(error?: Error): void };
-
 const asError = (reason: unknown): Error =>
   reason instanceof Error ? reason : new Error(typeof reason === 'string' ? reason : 'aborted');
 
@@ -31,7 +28,10 @@ const asError = (reason: unknown): Error =>
  * timed-out consume must not run again later), every unanswered command failed when a connection
  * closes, a socket timeout and TCP keep-alive to notice half-open connections, and quick reconnects.
  */
-export function redisClientOptions(limits: RedisLimits, keepAliveInitialDelayMs: number): RedisOptions {
+export function redisClientOptions(
+  limits: RedisLimits,
+  keepAliveInitialDelayMs: number,
+): RedisConnectionOptions {
   return {
     lazyConnect: false,
     connectTimeout: limits.connectTimeoutMs,
@@ -53,9 +53,9 @@ interface Readiness {
 }
 
 /** One tracker (and one pair of listeners) per client, however many storages share it. */
-const readiness = new WeakMap<Redis | Cluster, Readiness>();
+const readiness = new WeakMap<RedisClientLike, Readiness>();
 
-function readinessOf(client: Redis | Cluster): Readiness {
+function readinessOf(client: RedisClientLike): Readiness {
   let state = readiness.get(client);
   if (!state) {
     // When the status is already `connect`, its handshake started at most now.
@@ -85,14 +85,14 @@ export class RedisLink {
   readonly #ready: Readiness;
 
   constructor(
-    readonly client: Redis | Cluster,
+    readonly client: RedisClientLike,
     readonly limits: RedisLimits,
   ) {
     this.#ready = readinessOf(client);
   }
 
   /** Sends the command(s) of one storage call once the client is ready, under the call's signal. */
-  async call<T>(options: StorageCallOptions | undefined, send: (client: Redis | Cluster) => Promise<T>) {
+  async call<T>(options: StorageCallOptions | undefined, send: (client: RedisClientLike) => Promise<T>) {
     const signal = options?.signal;
     signal?.throwIfAborted();
     if (!this.#usable()) await this.#whenReady(signal);
@@ -140,12 +140,12 @@ export class RedisLink {
     return this.client.status === 'ready' && (stream === undefined || (stream.writable && !stream.destroyed));
   }
 
-  #stream(): Stream | undefined {
-    return 'stream' in this.client ? this.client.stream : undefined;
+  #stream(): RedisSocketLike | undefined {
+    return this.client.stream;
   }
 
   /** Destroys the connection a stuck command was sent on, if it is still the client's connection. */
-  #recycle(stream: Stream | undefined, reason: Error): void {
+  #recycle(stream: RedisSocketLike | undefined, reason: Error): void {
     if (stream && stream === this.#stream() && !stream.destroyed) stream.destroy(reason);
   }
 

@@ -1,7 +1,7 @@
 import type { ClockOption, ConsumeResult, StorageCallOptions } from '@portcullis/core';
-import type { Cluster, Redis } from 'ioredis';
 import type { KVBackend, KVEntry } from './backend.js';
 import { KVStorage } from './kv-storage.js';
+import type { RedisClientLike, RedisModuleLike } from './redis-client.js';
 import { REDIS_DEFAULTS, RedisLink, redisClientOptions } from './redis-link.js';
 
 /** Options of {@link redisKV}: a client you own, or a URL the storage opens its own client from. */
@@ -11,7 +11,7 @@ export type RedisKVOptions = RedisClientChoice & RedisCallOptions;
 export type RedisClientChoice =
   | {
       /** A connected `ioredis` client (or cluster). The caller owns it unless `quitOnClose` is set. */
-      readonly client: Redis | Cluster;
+      readonly client: RedisClientLike;
       /** Call `client.quit()` from `storage.close()`. Default `false`. */
       readonly quitOnClose?: boolean;
       readonly url?: undefined;
@@ -108,7 +108,7 @@ export function redisKV(options: RedisKVOptions): KVBackend {
   link.catch(() => {}); // surfaced on first use
   const call = async <T>(
     callOptions: StorageCallOptions | undefined,
-    send: (c: Redis | Cluster) => Promise<T>,
+    send: (c: RedisClientLike) => Promise<T>,
   ) => (await link).call(callOptions, send);
   const slack = options.expirySlackMs ?? 5000;
   const shas = new Map<string, Promise<string>>();
@@ -202,11 +202,11 @@ async function openClient(
   url: string,
   limits: typeof REDIS_DEFAULTS,
   options: { readonly keepAliveInitialDelayMs?: number; readonly onConnectionError?: (error: Error) => void },
-): Promise<Redis> {
-  let mod: typeof import('ioredis');
+): Promise<RedisClientLike> {
+  let mod: RedisModuleLike;
   const name = 'ioredis';
   try {
-    mod = (await import(/* @vite-ignore */ name)) as typeof import('ioredis');
+    mod = (await import(/* @vite-ignore */ name)) as RedisModuleLike;
   } catch (error) {
     throw new Error(
       '@portcullis/storage-kv needs the optional peer dependency "ioredis": npm install ioredis',
@@ -216,7 +216,8 @@ async function openClient(
     );
   }
   const client = new mod.Redis(url, redisClientOptions(limits, options.keepAliveInitialDelayMs ?? 10_000));
-  client.on('error', options.onConnectionError ?? (() => {}));
+  const onError = options.onConnectionError;
+  client.on('error', (error) => onError?.(error instanceof Error ? error : new Error(String(error))));
   return client;
 }
 

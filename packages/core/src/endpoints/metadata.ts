@@ -1,9 +1,9 @@
-import { RESPONSE_TYPES } from '../authorize/checks/response-type.js';
 import type { Core } from '../context.js';
 import { jsonResponse, OAuthError } from '../errors.js';
 import { PKCE_METHODS } from '../rules/pkce.js';
 import type { ConfiguredResource } from '../rules/resource.js';
 import { protectedResourceMetadataUrl, withoutTrailingSlash } from '../rules/resource.js';
+import { RESPONSE_TYPES } from '../rules/response-type.js';
 import { OFFLINE_ACCESS } from '../rules/scope.js';
 
 const METADATA_CACHE = { 'Cache-Control': 'public, max-age=3600' };

@@ -79,7 +79,10 @@ async function startGateway(upstream: () => Upstream, mode: 'jwks' | 'hs256'): P
       }),
     });
   return startLiveServer({
-    mcp: (as) => (request) => (proxy ??= make(as()))(request),
+    mcp: (as) => (request) => {
+      proxy ??= make(as());
+      return proxy(request);
+    },
     overrides: { storage, extensions: mode === 'jwks' ? [jwks(keys)] : [] },
   });
 }

@@ -1,7 +1,5 @@
+import { RESPONSE_TYPES } from '../../rules/response-type.js';
 import type { AuthorizeCheck } from '../request.js';
-
-/** Response types this server issues: the authorization code only (OAuth 2.1 §4.1.1). */
-export const RESPONSE_TYPES: readonly string[] = ['code'];
 
 /** RFC 6749 §3.1.1: `response_type` is required; only `code` is supported. */
 export const checkResponseType: AuthorizeCheck = (req) => {
