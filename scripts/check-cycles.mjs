@@ -114,7 +114,10 @@ for (const pkg of readdirSync(packagesDir)) {
 const found = cycles(graph);
 for (const component of found) {
   console.error(
-    `import cycle (${component.length} modules in it: ${component.map((f) => relative(root, f)).join(", ")}): ${loopThrough(graph, component)
+    `import cycle (${component.length} modules in it: ${component.map((f) => relative(root, f)).join(', ')}): ${loopThrough(
+      graph,
+      component,
+    )
       .map((f) => relative(root, f))
       .join(' → ')}`,
   );
