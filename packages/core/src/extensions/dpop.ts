@@ -13,13 +13,13 @@ import { StorageUnavailableError } from '../errors.js';
 import type { Extension } from '../extension.js';
 import { createDpopVerifier, DPOP_ALGORITHMS, type DpopVerifierOptions } from '../jose/dpop.js';
 import { createDpopNonces, type DpopNonces } from '../jose/dpop-nonce.js';
+import { perCore } from '../jose/for-core.js';
 import type { AsymmetricAlgorithm } from '../jose/jwt.js';
 import { storageReplayGuard } from '../jose/storage-adapters.js';
 import { JoseError, type MacKey, type ReplayGuard } from '../jose/types.js';
 import type { ResourceProofCheck } from '../resource/proof.js';
 import type { Storage } from '../storage/types.js';
 import type { TokenProofCheck } from '../token/binding.js';
-import { perCore } from './signing-keys.js';
 
 /** Where the server asks for its nonces (RFC 9449 §8 at the token endpoint, §9 at resources). */
 export interface DpopNonceOptions {

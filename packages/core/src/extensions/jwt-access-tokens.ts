@@ -13,12 +13,13 @@ import type { Core } from '../context.js';
 import { StorageUnavailableError } from '../errors.js';
 import type { Extension } from '../extension.js';
 import { createAccessTokenVerifier, mintAccessToken } from '../jose/access-token-jwt.js';
+import { perCore } from '../jose/for-core.js';
 import type { SigningAlgorithm, SigningKeys } from '../jose/signing-keys.js';
 import { JoseError } from '../jose/types.js';
 import { ConfigurationError } from '../options.js';
 import { findResource, sameResource } from '../rules/resource.js';
 import type { AccessTokenFormat } from '../token/format.js';
-import { coreSigningKeys, jwksParts, type KeyRotationOptions, perCore } from './signing-keys.js';
+import { coreSigningKeys, jwksParts, type KeyRotationOptions } from './signing-keys.js';
 
 /** Options of {@link jwtAccessTokens}. */
 export interface JwtAccessTokensOptions {

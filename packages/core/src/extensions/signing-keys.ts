@@ -116,19 +116,6 @@ export function jwksParts(keysOf: (core: Core) => SigningKeys): Pick<Extension, 
   };
 }
 
-/** Memoises one value per server (extensions are created once and may serve several servers). */
-export function perCore<T>(make: (core: Core) => T): (core: Core) => T {
-  const made = new WeakMap<Core, T>();
-  return (core) => {
-    let value = made.get(core);
-    if (value === undefined) {
-      value = make(core);
-      made.set(core, value);
-    }
-    return value;
-  };
-}
-
 /**
  * Publishes signing keys at `jwks_uri` without JWT access tokens, e.g. for the signed identity
  * assertions of a proxy (`signedIdentity`). Pass the same keys the assertions are signed with.
