@@ -10,6 +10,9 @@
 import type { IncomingMessage } from 'node:http';
 import { nodeBodyStream } from './request.js';
 
+/** What `new Response()` takes as a body (named here: Node's types have no global `BodyInit`). */
+type ResponseBody = ConstructorParameters<typeof Response>[0];
+
 // The global may already be another copy of this class (source and build loaded side by side).
 const ORIGINAL = Symbol.for('portcullis.originalResponse');
 const UndiciResponse: typeof Response =
@@ -69,7 +72,7 @@ export class NodeResponse {
   #used = false;
   #real: Response | undefined;
 
-  constructor(body?: BodyInit | Uint8Array | null, init?: ResponseInit) {
+  constructor(body?: ResponseBody | Uint8Array, init?: ResponseInit) {
     const status = init?.status ?? 200;
     const statusText = init?.statusText ?? '';
     const node = body instanceof ReadableStream && !body.locked ? nodeSources.get(body) : undefined;
@@ -84,7 +87,7 @@ export class NodeResponse {
       (body != null && NULL_BODY_STATUS.has(status))
     ) {
       // biome-ignore lint/correctness/noConstructorReturn: unusual responses are undici's own
-      return new UndiciResponse(body as BodyInit, init) as unknown as NodeResponse;
+      return new UndiciResponse(body as ResponseBody, init) as unknown as NodeResponse;
     }
     this.#status = status;
     this.#statusText = statusText;
@@ -184,7 +187,7 @@ export class NodeResponse {
     }
     return this.#headers;
   }
-  get type(): ResponseType {
+  get type(): Response['type'] {
     return 'default';
   }
   get url(): string {
@@ -271,7 +274,7 @@ export class NodeResponse {
   #undici(): Response {
     if (this.#real) return this.#real;
     const body = this.#used ? new Blob([]).stream() : this.#isNode() ? this.body : this.#body;
-    this.#real = new UndiciResponse(body as BodyInit | null, {
+    this.#real = new UndiciResponse(body as ResponseBody, {
       status: this.#status,
       statusText: this.#statusText,
       headers: this.headers,
