@@ -1,8 +1,9 @@
 import type { Core } from './context.js';
 import { resourceMetadataUrl } from './endpoints/metadata.js';
-import { StorageUnavailableError } from './errors.js';
+import { StorageUnavailableError, storageErrorEvent } from './errors.js';
 import type { ChallengeTarget } from './resource/challenge.js';
 import type { ResourceGuard, TokenCheck } from './resource/guard.js';
+import { withoutRefresh } from './resource/upstream-token.js';
 import { type ConfiguredResource, findResource, resourceForPath, sameResource } from './rules/resource.js';
 import type { Props, UpstreamToken } from './types.js';
 
@@ -18,12 +19,6 @@ export const challengeTarget = (core: Core, resource: ConfiguredResource): Chall
   scopes: resource.advertisedScopes,
   ...(core.resourceProof ? { dpopAlgorithms: core.resourceProof.algorithms } : {}),
 });
-
-/** The login-time upstream token as callers see it: its refresh token stays sealed in the grant. */
-function withoutRefreshToken(sealed: Record<string, unknown>): UpstreamToken {
-  const { refreshToken: _, ...token } = sealed;
-  return token as unknown as UpstreamToken;
-}
 
 /** Checks an access token issued by this server: live, unrevoked, for this resource. */
 async function verifyOwnToken(core: Core, token: string, resource: string): Promise<TokenCheck> {
@@ -53,16 +48,14 @@ async function verifyOwnToken(core: Core, token: string, resource: string): Prom
         expiresAt: Math.floor(record.expiresAt / 1000),
         ...(record.act ? { act: record.act } : {}),
         ...(record.jkt ? { cnf: { jkt: record.jkt } } : {}),
-        ...(secrets.upstreamToken ? { upstreamToken: withoutRefreshToken(secrets.upstreamToken) } : {}),
+        ...(secrets.upstreamToken
+          ? { upstreamToken: withoutRefresh(secrets.upstreamToken as unknown as UpstreamToken) }
+          : {}),
       },
     };
   } catch (error) {
     if (!(error instanceof StorageUnavailableError)) throw error;
-    core.config.onEvent({
-      type: 'storage_error',
-      operation: error.operation,
-      message: 'storage unavailable',
-    });
+    core.config.onEvent(storageErrorEvent(error));
     return { ok: false, reason: 'unavailable', description: 'Token storage is unavailable; try again' };
   }
 }

@@ -90,6 +90,10 @@ export class StorageUnavailableError extends Error {
   }
 }
 
+/** The audit event of a storage failure: the operation only, never the cause (it may name hosts or data). */
+export const storageErrorEvent = (error: StorageUnavailableError) =>
+  ({ type: 'storage_error', operation: error.operation, message: 'storage unavailable' }) as const;
+
 /** Seconds a client is asked to wait after a 503 (RFC 9110 §10.2.3). */
 export const RETRY_AFTER_SECONDS = 5;
 

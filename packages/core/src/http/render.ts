@@ -3,6 +3,7 @@ import {
   errorResponse,
   OAuthError,
   StorageUnavailableError,
+  storageErrorEvent,
   storageUnavailable,
 } from '../errors.js';
 import { errorPage } from '../pages/html.js';
@@ -41,7 +42,7 @@ export function renderError(
   if (error instanceof OAuthError) {
     oauth = error;
   } else if (error instanceof StorageUnavailableError) {
-    ctx.onEvent({ type: 'storage_error', operation: error.operation, message: 'storage unavailable' });
+    ctx.onEvent(storageErrorEvent(error));
     oauth = storageUnavailable();
   } else {
     ctx.onEvent({ type: 'internal_error', message: error instanceof Error ? error.name : 'error' });

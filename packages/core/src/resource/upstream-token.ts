@@ -1,6 +1,6 @@
 import type { Core } from '../context.js';
 import { sha256 } from '../crypto/hash.js';
-import { StorageUnavailableError } from '../errors.js';
+import { StorageUnavailableError, storageErrorEvent } from '../errors.js';
 import type { TokenInfo, UpstreamToken, UpstreamTokenResult } from '../types.js';
 
 const REFUSALS = {
@@ -10,8 +10,8 @@ const REFUSALS = {
   unavailable: 'The identity provider could not refresh the upstream token; try again.',
 } as const;
 
-/** What a proxy may send upstream: never the refresh token. */
-const withoutRefresh = ({ refreshToken: _, ...token }: UpstreamToken): UpstreamToken => token;
+/** What a caller (and a proxy's upstream) may see of an upstream token: never its refresh token. */
+export const withoutRefresh = ({ refreshToken: _, ...token }: UpstreamToken): UpstreamToken => token;
 
 /**
  * The current upstream IdP token of a caller `authenticate` verified: the grant's newest one (refreshed
@@ -37,11 +37,7 @@ export async function currentUpstreamToken(core: Core, info: TokenInfo): Promise
     return { ok: false, reason: REFUSALS[current.problem] };
   } catch (error) {
     if (!(error instanceof StorageUnavailableError)) throw error;
-    core.config.onEvent({
-      type: 'storage_error',
-      operation: error.operation,
-      message: 'storage unavailable',
-    });
+    core.config.onEvent(storageErrorEvent(error));
     return { ok: false, reason: 'Token storage is unavailable; try again.' };
   }
 }
