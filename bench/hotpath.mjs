@@ -10,12 +10,11 @@ const result = spawnSync(
   process.execPath,
   [
     '--import',
-    import.meta.resolve('tsx'),
+    import.meta.resolve('./lib/loader.mjs'),
     fileURLToPath(new URL('./lib/hotpath-worker.mjs', import.meta.url)),
   ],
   {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
-    env: { ...process.env, TSX_TSCONFIG_PATH: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) },
     stdio: 'inherit',
     timeout: 300_000,
     killSignal: 'SIGKILL',

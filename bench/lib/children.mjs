@@ -8,21 +8,20 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const tsconfig = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
-const tsx = import.meta.resolve('tsx');
+const loader = import.meta.resolve('./loader.mjs');
 const children = new Set();
 
 const READY_TIMEOUT_MS = 60_000;
 
 /**
- * Starts `bench/servers/<name>.mjs` under tsx with `env`; resolves `{ name, url, child }` once it
+ * Starts `bench/servers/<name>.mjs` under the sources loader (`loader.mjs`) with `env`; resolves `{ name, url, child }` once it
  * announced its port (`nodeArgs` go to node, e.g. `--cpu-prof`), rejects if it exits or stays silent for 60 s.
  */
 export function startServer(name, env = {}, nodeArgs = []) {
   const file = fileURLToPath(new URL(`../servers/${name}.mjs`, import.meta.url));
-  const child = spawn(process.execPath, [...nodeArgs, '--import', tsx, file], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', loader, file], {
     cwd: root,
-    env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig, NODE_ENV: 'production', ...env },
+    env: { ...process.env, NODE_ENV: 'production', ...env },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   children.add(child);

@@ -1,6 +1,6 @@
 /**
  * In-process cost of each step of `authenticate` (packages/core/src/authenticate.ts) on MemoryStorage,
- * so the HTTP numbers of `pnpm bench` can be attributed. Runs under tsx (see bench/hotpath.mjs).
+ * so the HTTP numbers of `pnpm bench` can be attributed. Runs under the sources loader (see bench/hotpath.mjs).
  */
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';

@@ -1,7 +1,7 @@
 /**
  * Scenarios (2), (4) and (5): a Portcullis authorization server on `node:http` through
  * `@portcullis/adapter-node`, storage chosen by `BENCH_STORAGE` (`memory`, or `sqlite` with a file at
- * `BENCH_SQLITE_FILE`). Runs from the TypeScript sources under tsx (see bench/tsconfig.json).
+ * `BENCH_SQLITE_FILE`). Runs from the TypeScript sources (bench/lib/loader.mjs).
  *
  * Routes besides the authorization-server ones (all under the one protected resource `/mcp`):
  * - `POST /noop`       adapter only, no auth: Web Request/Response conversion cost;
