@@ -11,7 +11,7 @@
  * Environment: BENCH_STORAGE (`memory` or `sqlite`), BENCH_CONNECTIONS (default 32), BENCH_PROFILE=0
  * (no profiler, CPU per request only).
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,7 +75,10 @@ await stopAll();
 rmSync(tmp, { recursive: true, force: true });
 if (process.env.BENCH_PROFILE === '0') process.exit(0);
 
-const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+// The main thread's profile: the largest one (the module loader's thread writes a small one too).
+const file = readdirSync(dir)
+  .filter((name) => name.endsWith('.cpuprofile'))
+  .sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0];
 if (!file) throw new Error(`no profile written in ${dir}`);
 const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
 const nodes = new Map(profile.nodes.map((node) => [node.id, node]));

@@ -90,6 +90,7 @@ export class NodeRequest {
   #headers: Headers | undefined;
   #controller: AbortController | undefined;
   #gone: Error | undefined;
+  #onGone: (() => void)[] | undefined;
   #real: Request | undefined;
   #used = false;
   #overLimit = false;
@@ -136,6 +137,37 @@ export class NodeRequest {
   static disconnect(request: NodeRequest, reason: Error): void {
     request.#gone = reason;
     request.#controller?.abort(reason);
+    const listeners = request.#onGone;
+    request.#onGone = undefined;
+    if (listeners) for (const listener of listeners) listener();
+  }
+
+  /**
+   * Calls `listener` once when the client of `request` goes away (at once if it already has), without
+   * making the request's `AbortSignal`; any other `Request` is watched through its `signal`. Returns the
+   * function that stops watching.
+   */
+  static whenGone(request: Request, listener: () => void): () => void {
+    if (!(#onGone in request)) {
+      const signal = request.signal;
+      if (signal.aborted) {
+        listener();
+        return () => undefined;
+      }
+      signal.addEventListener('abort', listener, { once: true });
+      return () => signal.removeEventListener('abort', listener);
+    }
+    const self = request as unknown as NodeRequest;
+    if (self.#gone) {
+      listener();
+      return () => undefined;
+    }
+    const listeners = (self.#onGone ??= []);
+    listeners.push(listener);
+    return () => {
+      const at = listeners.indexOf(listener);
+      if (at >= 0) listeners.splice(at, 1);
+    };
   }
 
   get method(): string {

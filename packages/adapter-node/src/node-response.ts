@@ -7,8 +7,11 @@
  * @module
  */
 
-import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import { nodeBodyStream } from './request.js';
+
+/** The method `@portcullis/core`'s proxy looks for to re-head a response without a stream (see there). */
+const WITH_HEADERS = Symbol.for('portcullis.withHeaders');
 
 /** What `new Response()` takes as a body (named here: Node's types have no global `BodyInit`). */
 type ResponseBody = ConstructorParameters<typeof Response>[0];
@@ -48,7 +51,7 @@ const isLight = (body: unknown): body is LightBody | undefined =>
 
 /** A body that is a Node stream (an upstream response), piped by the adapter without a Web stream. */
 interface NodeBody {
-  readonly node: IncomingMessage;
+  readonly node: Readable;
   stream?: ReadableStream<Uint8Array>;
 }
 
@@ -135,11 +138,28 @@ export class NodeResponse {
    * A response whose body is a Node stream (an upstream `IncomingMessage`), streamed by the adapter
    * without a Web stream; the stream is only made if someone reads `body`.
    */
-  static fromNode(node: IncomingMessage, init: ResponseInit): Response {
+  static fromNode(node: Readable, init: ResponseInit): Response {
     const response = new NodeResponse(null, init);
     if (!(#body in response)) return new UndiciResponse(nodeBodyStream(node, Number.POSITIVE_INFINITY), init);
     response.#body = { node };
     return response as unknown as Response;
+  }
+
+  /**
+   * The same body under a new status and headers, without making a stream of it (what
+   * `new Response(response.body, init)` does): this response's body is taken, as reading it would.
+   */
+  [WITH_HEADERS](init: ResponseInit): Response {
+    const body = this.#body;
+    if (this.#used || this.#real) return new NodeResponse(this.body, init) as unknown as Response;
+    if (body === null) return new NodeResponse(null, init) as unknown as Response;
+    this.#used = true;
+    if (typeof body === 'string')
+      return new NodeResponse(new TextEncoder().encode(body), init) as unknown as Response;
+    if (body instanceof Uint8Array) return new NodeResponse(body, init) as unknown as Response;
+    // A Web stream already handed out keeps the body: the new response is made from it.
+    if (body.stream) return new NodeResponse(body.stream, init) as unknown as Response;
+    return NodeResponse.fromNode(body.node, init);
   }
 
   /**
@@ -155,7 +175,7 @@ export class NodeResponse {
   }
 
   /** Takes the Node stream body of a light response (its Web stream, if made, was never read); else `undefined`. */
-  static takeNodeBody(response: Response): IncomingMessage | undefined {
+  static takeNodeBody(response: Response): Readable | undefined {
     if (!(#body in response)) return undefined;
     const self = response as unknown as NodeResponse;
     const body = self.#body;

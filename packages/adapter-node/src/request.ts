@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 
 /** Default request body limit: 1 MiB. OAuth and MCP JSON-RPC requests are far smaller. */
@@ -157,12 +158,19 @@ export function toWebHeaders(req: IncomingMessage): Headers {
   return headers;
 }
 
+/** Whether a Node body stream ended whole (an `IncomingMessage` knows; another stream ended). */
+export function bodyComplete(stream: Readable): boolean {
+  const message = stream as Readable & { complete?: boolean };
+  return message.complete ?? stream.readableEnded;
+}
+
 /**
- * A lazy body stream over a Node request: nothing is read until the consumer pulls (so a request that
- * is not ours stays unread), and reading past `limit` bytes errors the stream with {@link BodyTooLargeError}.
+ * A lazy body stream over a Node request (or another Node body stream): nothing is read until the
+ * consumer pulls (so a request that is not ours stays unread), and reading past `limit` bytes errors
+ * the stream with {@link BodyTooLargeError}.
  */
 export function nodeBodyStream(
-  req: IncomingMessage,
+  req: Readable,
   limit: number,
   onTooLarge?: () => void,
 ): ReadableStream<Uint8Array> {
@@ -202,7 +210,8 @@ export function nodeBodyStream(
         const onEnd = () => stop();
         const onError = (error: Error) => stop(error);
         const onClose = () => {
-          if (!req.complete) stop(new Error('Client closed the connection before sending the whole body'));
+          if (!bodyComplete(req))
+            stop(new Error('Client closed the connection before sending the whole body'));
         };
         req.on('data', onData);
         req.on('end', onEnd);

@@ -1,5 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { NodeResponse } from './node-response.js';
+import { bodyComplete } from './request.js';
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) are Node's business, never copied from a Web Response.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
@@ -24,20 +26,25 @@ function waitForDrain(res: ServerResponse): Promise<boolean> {
   });
 }
 
+/** The head of a response as one object for `writeHead` (every `Set-Cookie` kept separate, no hop-by-hop field). */
+function responseHead(response: Response): Record<string, string | string[]> {
+  const plain: Record<string, string | string[]> | undefined = NodeResponse.plainHeaders(response);
+  if (plain) {
+    for (const name of HOP_BY_HOP) delete plain[name];
+    return plain;
+  }
+  const built: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie' && !HOP_BY_HOP.has(name)) built[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) built['set-cookie'] = cookies;
+  return built;
+}
+
 /** Status, headers and a known body in one `writeHead` + `end`: no stream, no per-header `setHeader`. */
 function sendBuffered(res: ServerResponse, response: Response, body: string | Uint8Array | null): void {
-  let head: Record<string, string | string[]> | undefined = NodeResponse.plainHeaders(response);
-  if (head) {
-    for (const name of HOP_BY_HOP) delete head[name];
-  } else {
-    const built: Record<string, string | string[]> = {};
-    response.headers.forEach((value, name) => {
-      if (name !== 'set-cookie' && !HOP_BY_HOP.has(name)) built[name] = value;
-    });
-    const cookies = response.headers.getSetCookie();
-    if (cookies.length > 0) built['set-cookie'] = cookies;
-    head = built;
-  }
+  const head = responseHead(response);
   if (body !== null)
     head['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
   res.writeHead(response.status, head);
@@ -49,7 +56,7 @@ function sendBuffered(res: ServerResponse, response: Response, body: string | Ui
  * backpressure; a client that goes away destroys the upstream stream, an upstream that fails
  * mid-body cuts the client connection (a truncated response, not a clean end).
  */
-function pipeNodeBody(res: ServerResponse, node: IncomingMessage, live: boolean): Promise<void> {
+function pipeNodeBody(res: ServerResponse, node: Readable, live: boolean): Promise<void> {
   if (live) res.flushHeaders();
   return new Promise((resolve) => {
     const onClose = () => {
@@ -58,7 +65,7 @@ function pipeNodeBody(res: ServerResponse, node: IncomingMessage, live: boolean)
     };
     res.once('finish', resolve);
     const onAborted = () => {
-      if (!node.complete) res.destroy();
+      if (!bodyComplete(node)) res.destroy();
     };
     res.once('close', onClose);
     node.once('error', onAborted);
@@ -99,10 +106,15 @@ export async function sendWebResponse(
   const noBody = options.method === 'HEAD' || response.status === 204 || response.status === 304;
   const buffered = NodeResponse.bufferedBody(response);
   if (buffered !== undefined) return sendBuffered(res, response, noBody ? null : buffered);
+  const node = noBody ? undefined : NodeResponse.takeNodeBody(response);
+  if (node) {
+    const head = responseHead(response);
+    const type = head['content-type'];
+    res.writeHead(response.status, response.statusText || undefined, head);
+    return pipeNodeBody(res, node, typeof type === 'string' && type.startsWith('text/event-stream'));
+  }
   writeResponseHead(res, response);
   const live = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
-  const node = noBody ? undefined : NodeResponse.takeNodeBody(response);
-  if (node) return pipeNodeBody(res, node, live);
   const body = response.body;
   if (!body || noBody) {
     res.end();

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -230,9 +231,26 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
     await expect(closed).resolves.toBeUndefined();
   });
 
-  it('cuts the client connection when the upstream fails mid-body (a truncated answer, not a clean end)', async () => {
+  it('answers 502 when the upstream breaks off a small answer of declared length (read whole before it is sent)', async () => {
     const broken = await startServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"jsonrpc":"2.0","id":1,');
+      setTimeout(() => res.destroy(), 20);
+    });
+    closers.push(broken.close);
+    const { url, token } = await gateway(`${broken.url}/mcp`);
+    const response = await fetch(`${url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await token('fay')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'ping' }),
+    });
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32603 } });
+  });
+
+  it('cuts the client connection when a streamed upstream body fails midway (a truncated answer, not a clean end)', async () => {
+    const broken = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }); // chunked: streamed through
       res.write('{"jsonrpc":"2.0","id":1,');
       setTimeout(() => res.destroy(), 20);
     });
@@ -245,6 +263,64 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
     });
     await expect(response.text()).rejects.toThrow();
   });
+
+  // The same answer through the adapter's pool and through plain fetch(): the client sees the same thing.
+  for (const [transport, configure] of [
+    ['the Node pool', () => ({})],
+    ['fetch()', () => ({ fetch: globalThis.fetch })],
+  ] as const) {
+    it(`returns a coded upstream answer decoded, hop-by-hop and cookie fields dropped, repeated fields joined (${transport})`, async () => {
+      const answer = JSON.stringify({ jsonrpc: '2.0', id: 3, result: { text: 'x'.repeat(500) } });
+      const coded = await startServer((_req, res) => {
+        const body = gzipSync(answer);
+        res.writeHead(200, [
+          ['content-type', 'application/json'],
+          ['content-encoding', 'gzip'],
+          ['content-length', String(body.byteLength)],
+          ['x-trace', 'a'],
+          ['x-trace', 'b'],
+          ['set-cookie', 'upstream=1'],
+          ['connection', 'keep-alive, x-hop'],
+          ['x-hop', 'dropped'],
+        ]);
+        res.end(body);
+      });
+      closers.push(coded.close);
+      const { url, token } = await gateway(`${coded.url}/mcp`, configure);
+      const response = await fetch(`${url}/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await token('hal')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'ping' }),
+      });
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe(answer);
+      expect(response.headers.get('content-encoding')).toBeNull();
+      expect(response.headers.get('x-trace')).toBe('a, b');
+      expect(response.headers.get('set-cookie')).toBeNull();
+      expect(response.headers.get('x-hop')).toBeNull();
+    });
+
+    it(`keeps the upstream Content-Length of a body forwarded as it is (${transport})`, async () => {
+      const answer = JSON.stringify({ jsonrpc: '2.0', id: 4, result: {} });
+      const plain = await startServer((_req, res) => {
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(answer),
+        });
+        res.end(answer);
+      });
+      closers.push(plain.close);
+      const { url, token } = await gateway(`${plain.url}/mcp`, configure);
+      const response = await fetch(`${url}/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await token('ida')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'ping' }),
+      });
+      expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(answer)));
+      expect(response.headers.get('transfer-encoding')).toBeNull();
+      expect(await response.text()).toBe(answer);
+    });
+  }
 
   it('maps an unreachable upstream to 502 and a slow one to 504', async () => {
     const hang = await startServer(() => new Promise(() => undefined));

@@ -9,6 +9,7 @@ import {
 } from './jsonrpc.js';
 import { EndpointSigner, rewriteEndpointEvents } from './legacy-sse.js';
 import { insufficientScope } from './step-up.js';
+import { sendUpstream, UpstreamFailure, withHeaders } from './upstream-hop.js';
 
 /** Options of {@link mcpProxy}. */
 export interface McpProxyOptions {
@@ -71,21 +72,42 @@ const IDENTITY_HEADERS = [
 ];
 
 const STRIPPED_REQUEST = ['host', 'authorization', 'cookie', 'content-length', 'accept-encoding', 'origin'];
-const STRIPPED_RESPONSE = ['set-cookie', 'www-authenticate', 'content-encoding', 'content-length'];
+const STRIPPED_RESPONSE = new Set([...HOP_BY_HOP, 'set-cookie', 'www-authenticate', 'content-encoding']);
 
-function dropHopByHop(headers: Headers): void {
-  const listed = (headers.get('connection') ?? '').split(',').map((h) => h.trim().toLowerCase());
-  for (const name of [...HOP_BY_HOP, ...listed]) if (name) headers.delete(name);
+/** RFC 9110 §7.6.1: the fields a `Connection` header names are hop-by-hop too. */
+function connectionListed(headers: Headers): ReadonlySet<string> | undefined {
+  const connection = headers.get('connection');
+  if (connection === null) return undefined;
+  return new Set(connection.split(',').map((name) => name.trim().toLowerCase()));
+}
+
+/** The client's headers the upstream may see: one pass, skipping every stripped and hop-by-hop field. */
+function forwardedHeaders(source: Headers, stripped: ReadonlySet<string>): Headers {
+  const listed = connectionListed(source);
+  const headers = new Headers();
+  source.forEach((value, name) => {
+    if (!stripped.has(name) && !listed?.has(name)) headers.append(name, value);
+  });
+  // The body is passed through as it is, so it must arrive unencoded.
+  headers.set('accept-encoding', 'identity');
+  return headers;
+}
+
+/**
+ * The upstream's headers the client may see. `Content-Length` stays when the body is forwarded byte for
+ * byte; it goes when the transport decoded a `Content-Encoding` or the body is rewritten.
+ */
+function returnedHeaders(source: Headers, rewritten: boolean): Record<string, string> {
+  const listed = connectionListed(source);
+  const out: Record<string, string> = {};
+  source.forEach((value, name) => {
+    if (!STRIPPED_RESPONSE.has(name) && !listed?.has(name)) out[name] = value;
+  });
+  if (rewritten || source.has('content-encoding')) delete out['content-length'];
+  return out;
 }
 
 const ownerOf = (info: TokenInfo): string => JSON.stringify([info.userId, info.clientId]);
-
-/** Where a runtime adapter registers its upstream transport (the core imports no runtime module). */
-export const UPSTREAM_FETCH = Symbol.for('portcullis.upstreamFetch');
-
-/** The registered upstream transport, else the global `fetch`. */
-const registeredFetch = (): typeof fetch =>
-  (globalThis as { [UPSTREAM_FETCH]?: typeof fetch })[UPSTREAM_FETCH] ?? fetch;
 
 /**
  * Proxies authenticated MCP traffic to an upstream MCP server: Streamable HTTP (JSON and SSE answers
@@ -111,9 +133,13 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
   const credentials =
     typeof options.credentials === 'function' ? customCredentials(options.credentials) : options.credentials;
   const stripped = new Set(
-    [...STRIPPED_REQUEST, ...IDENTITY_HEADERS, ...credentials.headers, ...(options.stripHeaders ?? [])].map(
-      (h) => h.toLowerCase(),
-    ),
+    [
+      ...HOP_BY_HOP,
+      ...STRIPPED_REQUEST,
+      ...IDENTITY_HEADERS,
+      ...credentials.headers,
+      ...(options.stripHeaders ?? []),
+    ].map((h) => h.toLowerCase()),
   );
   const timeoutMs = options.timeoutMs ?? 30_000;
   const signer = new EndpointSigner(options.sseSecret);
@@ -163,38 +189,23 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
       return new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } });
     }
 
-    const headers = new Headers(request.headers);
-    dropHopByHop(headers);
-    for (const name of stripped) headers.delete(name);
-    headers.set('accept-encoding', 'identity');
+    const headers = forwardedHeaders(request.headers, stripped);
     const applied = await credentials.apply(info, headers);
     if (applied && 'refuse' in applied) return refuseCredentials(request, applied.refuse);
 
-    // One controller for both the header timeout and the client going away (AbortSignal.any costs a
-    // quarter of a millisecond per call on Node 20).
-    const upstreamAbort = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      upstreamAbort.abort();
-    }, timeoutMs);
-    const clientGone = () => upstreamAbort.abort(request.signal.reason);
-    if (request.signal.aborted) clientGone();
-    else request.signal.addEventListener('abort', clientGone, { once: true });
     let response: Response;
     try {
-      response = await (options.fetch ?? registeredFetch())(target, {
+      response = await sendUpstream(options.fetch, target, {
         method: request.method,
         headers,
         ...(body !== undefined ? { body } : {}),
-        signal: upstreamAbort.signal,
-        redirect: 'manual',
+        timeoutMs,
+        caller: request,
       });
-    } catch {
-      if (timedOut) return jsonRpcError(504, -32603, 'The upstream MCP server timed out.', id);
-      return jsonRpcError(502, -32603, 'The upstream MCP server is unreachable.', id);
-    } finally {
-      clearTimeout(timer);
+    } catch (error) {
+      if (error instanceof UpstreamFailure && error.timedOut)
+        return jsonRpcError(504, -32603, 'The upstream MCP server timed out.', id);
+      return jsonRpcError(502, -32603, 'The upstream MCP server is unreachable or broke off its answer.', id);
     }
 
     if (
@@ -206,27 +217,21 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
       // The upstream refused the proxy's own credentials: not something the client can fix by re-authorizing.
       return jsonRpcError(502, -32603, 'The upstream MCP server refused the gateway credentials.', id);
     }
-    const out = new Headers(response.headers);
-    dropHopByHop(out);
-    for (const name of STRIPPED_RESPONSE) out.delete(name);
-    const isStream = (out.get('content-type') ?? '').startsWith('text/event-stream');
+    const isStream = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
+    const rewritten = isStream && request.method === 'GET' && response.body !== null;
+    const out = returnedHeaders(response.headers, rewritten);
     if (isStream) {
-      out.set('cache-control', 'no-cache');
-      out.set('x-accel-buffering', 'no');
+      out['cache-control'] = 'no-cache';
+      out['x-accel-buffering'] = 'no';
     }
-    let responseBody: ReadableStream<Uint8Array> | null = response.body;
-    if (isStream && responseBody && request.method === 'GET') {
-      const owner = ownerOf(info);
-      responseBody = rewriteEndpointEvents(responseBody, async (data) => {
-        const endpoint = new URL(data.trim(), target);
-        if (endpoint.origin !== upstream.origin) return null;
-        return `${incoming.pathname}?${await signer.sign(owner, endpoint.pathname + endpoint.search)}`;
-      });
-    }
-    return new Response(responseBody, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: out,
+    const init = { status: response.status, statusText: response.statusText, headers: out };
+    if (!rewritten) return withHeaders(response, init);
+    const owner = ownerOf(info);
+    const events = rewriteEndpointEvents(response.body as ReadableStream<Uint8Array>, async (data) => {
+      const endpoint = new URL(data.trim(), target);
+      if (endpoint.origin !== upstream.origin) return null;
+      return `${incoming.pathname}?${await signer.sign(owner, endpoint.pathname + endpoint.search)}`;
     });
+    return new Response(events, init);
   };
 }

@@ -1,0 +1,17 @@
+import { spawn } from 'node:child_process';
+import autocannon from 'autocannon';
+import { startServer, stopAll } from './lib/children.mjs';
+import { runFlow } from './lib/flow.mjs';
+const path = process.argv[2] ?? '/mcp/proxy';
+const upstream = await startServer('upstream');
+const server = await startServer('portcullis', { BENCH_UPSTREAM: upstream.url, BENCH_PIN: 'bench-pin-4242', BENCH_STORAGE: 'memory' });
+const token = (await runFlow(server.url, 'bench-pin-4242')).access_token;
+const load = (amount) => autocannon({ url: `${server.url}${path}`, method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}', connections: 32, amount });
+await load(5000);
+const st = spawn('strace', ['-c', '-f', '-p', String(server.child.pid)], { stdio: ['ignore', 'inherit', 'inherit'] });
+await new Promise((r) => setTimeout(r, 500));
+const r = await load(10000);
+st.kill('SIGINT');
+await new Promise((r) => st.once('exit', r));
+console.log('requests', r.requests.total, r.non2xx);
+await stopAll();
