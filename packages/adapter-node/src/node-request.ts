@@ -162,7 +162,8 @@ export class NodeRequest {
       listener();
       return () => undefined;
     }
-    const listeners = (self.#onGone ??= []);
+    self.#onGone ??= [];
+    const listeners = self.#onGone;
     listeners.push(listener);
     return () => {
       const at = listeners.indexOf(listener);
