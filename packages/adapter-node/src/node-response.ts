@@ -58,6 +58,9 @@ interface NodeBody {
 // The Web streams handed out for Node bodies, so `new Response(upstream.body, init)` keeps the Node stream.
 const nodeSources = new WeakMap<ReadableStream, NodeBody>();
 
+// Set while {@link NodeResponse.ofBytes} builds a response: the bytes are its own, not copied.
+let adopting = false;
+
 // RFC 9110 §15: a reason phrase is visible characters, spaces and tabs.
 const REASON_PHRASE = /^[\t\x20-\x7E\x80-\xFF]*$/;
 
@@ -103,7 +106,7 @@ export class NodeResponse {
       else if (!(headers as Headers).has('content-type'))
         (headers as Headers).set('content-type', 'text/plain;charset=UTF-8');
     } else if (node) this.#body = node;
-    else this.#body = body ? (body as Uint8Array).slice() : null;
+    else this.#body = body ? (adopting ? (body as Uint8Array) : (body as Uint8Array).slice()) : null;
     if (plain) this.#plain = plain;
     else this.#headers = headers as Headers;
   }
@@ -145,6 +148,16 @@ export class NodeResponse {
     return response as unknown as Response;
   }
 
+  /** A response that takes `bytes` as its body without copying them (nobody else may still write them). */
+  static ofBytes(bytes: Uint8Array, init: ResponseInit): Response {
+    adopting = true;
+    try {
+      return new NodeResponse(bytes, init) as unknown as Response;
+    } finally {
+      adopting = false;
+    }
+  }
+
   /**
    * The same body under a new status and headers, without making a stream of it (what
    * `new Response(response.body, init)` does): this response's body is taken, as reading it would.
@@ -154,9 +167,8 @@ export class NodeResponse {
     if (this.#used || this.#real) return new NodeResponse(this.body, init) as unknown as Response;
     if (body === null) return new NodeResponse(null, init) as unknown as Response;
     this.#used = true;
-    if (typeof body === 'string')
-      return new NodeResponse(new TextEncoder().encode(body), init) as unknown as Response;
-    if (body instanceof Uint8Array) return new NodeResponse(body, init) as unknown as Response;
+    if (typeof body === 'string') return NodeResponse.ofBytes(new TextEncoder().encode(body), init);
+    if (body instanceof Uint8Array) return NodeResponse.ofBytes(body, init);
     // A Web stream already handed out keeps the body: the new response is made from it.
     if (body.stream) return new NodeResponse(body.stream, init) as unknown as Response;
     return NodeResponse.fromNode(body.node, init);

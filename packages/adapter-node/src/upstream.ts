@@ -125,7 +125,9 @@ async function upstreamResponse(incoming: IncomingMessage): Promise<Response> {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
       // Fetch standard §2.2.3: a null body status has no body, whatever length was declared.
       const empty = init.status === 204 || init.status === 205 || init.status === 304;
-      resolve(new NodeResponse(empty ? null : body, init) as unknown as Response);
+      resolve(
+        empty ? (new NodeResponse(null, init) as unknown as Response) : NodeResponse.ofBytes(body, init),
+      );
     });
     incoming.once('error', reject);
     incoming.once('close', () => {

@@ -62,10 +62,17 @@ async function verifyOwnToken(core: Core, token: string, resource: string): Prom
 
 /** The resource side of the authorization server, plugged into the shared front end. */
 export function ownResourceGuard(core: Core): ResourceGuard {
+  // One target per configured resource, made once (it is read on every request).
+  const targets = new WeakMap<ConfiguredResource, ChallengeTarget & { readonly resource: string }>();
   return {
     target(request, wanted) {
       const resource = resourceFor(core, request, wanted);
-      return { ...challengeTarget(core, resource), resource: resource.resource };
+      let target = targets.get(resource);
+      if (!target) {
+        target = { ...challengeTarget(core, resource), resource: resource.resource };
+        targets.set(resource, target);
+      }
+      return target;
     },
     verify: (token, resource) => verifyOwnToken(core, token, resource),
     ...(core.resourceProof ? { proof: core.resourceProof } : {}),

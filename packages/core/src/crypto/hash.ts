@@ -20,10 +20,17 @@ const nodeCrypto = (() => {
   }
 })();
 
+/**
+ * {@link sha256} at once where the runtime hashes synchronously, else `undefined` (then await
+ * `sha256`): hot paths skip a promise per hash.
+ */
+export function sha256Now(text: string): string | undefined {
+  return nodeCrypto?.createHash('sha256').update(text, 'utf8').digest('base64url');
+}
+
 /** SHA-256 of a string, base64url. Used as the at-rest key of tokens, codes and secrets. */
 export async function sha256(text: string): Promise<string> {
-  if (nodeCrypto) return nodeCrypto.createHash('sha256').update(text, 'utf8').digest('base64url');
-  return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8(text))));
+  return sha256Now(text) ?? base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8(text))));
 }
 
 /**

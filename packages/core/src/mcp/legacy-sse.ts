@@ -48,14 +48,20 @@ export class EndpointSigner {
     return params.toString();
   }
 
+  /** Whether a URL carries (part of) a signed endpoint, so {@link verify} must decide on it. */
+  static names(url: URL): boolean {
+    return (
+      url.search !== '' && (url.searchParams.has(ENDPOINT_PARAM) || url.searchParams.has(SIGNATURE_PARAM))
+    );
+  }
+
   /**
-   * The upstream path + query a signed URL names, `null` when the URL carries no signed endpoint, or
-   * `false` when the signature does not verify for `owner`.
+   * The upstream path + query a signed URL names, or `false` when it names none or the signature does
+   * not verify for `owner`.
    */
-  async verify(url: URL, owner: string): Promise<string | null | false> {
+  async verify(url: URL, owner: string): Promise<string | false> {
     const encoded = url.searchParams.get(ENDPOINT_PARAM);
     const signature = url.searchParams.get(SIGNATURE_PARAM);
-    if (encoded === null && signature === null) return null;
     if (encoded === null || signature === null) return false;
     const targetBytes = decodeParam(encoded);
     const mac = decodeParam(signature);

@@ -152,25 +152,31 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
       ...(options.resource ? { resource: options.resource } : {}),
     });
 
+  const authenticateOptions = {
+    ...(options.resource ? { resource: options.resource } : {}),
+    ...(options.scopes?.route ? { requiredScopes: options.scopes.route } : {}),
+  };
+
   return async (request: Request): Promise<Response> => {
-    const metadata = await options.authenticator.protectedResourceMetadata(request);
-    if (metadata) return metadata;
-    const result = await options.authenticator.authenticate(request, {
-      ...(options.resource ? { resource: options.resource } : {}),
-      ...(options.scopes?.route ? { requiredScopes: options.scopes.route } : {}),
-    });
+    const incoming = new URL(request.url);
+    // RFC 9728 §3: protected resource metadata lives under /.well-known/.
+    if (incoming.pathname.startsWith('/.well-known/')) {
+      const metadata = await options.authenticator.protectedResourceMetadata(request);
+      if (metadata) return metadata;
+    }
+    const result = await options.authenticator.authenticate(request, authenticateOptions);
     if (!result.ok) return result.response;
     const info = result.info;
-    const incoming = new URL(request.url);
 
     // Where the request goes: the upstream endpoint, or a legacy message endpoint named by a signed URL.
-    let target = new URL(upstream);
-    const signed = await signer.verify(incoming, ownerOf(info));
-    if (signed === false)
-      return jsonRpcError(403, -32600, 'The message endpoint URL is invalid for this caller.');
-    if (signed !== null) {
+    let target = upstream;
+    if (EndpointSigner.names(incoming)) {
+      const signed = await signer.verify(incoming, ownerOf(info));
+      if (signed === false)
+        return jsonRpcError(403, -32600, 'The message endpoint URL is invalid for this caller.');
       target = new URL(signed, upstream.origin);
-    } else {
+    } else if (incoming.search) {
+      target = new URL(upstream);
       for (const [key, value] of incoming.searchParams) target.searchParams.append(key, value);
     }
 
@@ -190,7 +196,8 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
     }
 
     const headers = forwardedHeaders(request.headers, stripped);
-    const applied = await credentials.apply(info, headers);
+    const applying = credentials.apply(info, headers);
+    const applied = applying instanceof Promise ? await applying : applying;
     if (applied && 'refuse' in applied) return refuseCredentials(request, applied.refuse);
 
     let response: Response;

@@ -55,10 +55,16 @@ export class GrantStore {
     return grant && grant.expiresAt > this.#ctx.now() ? grant : null;
   }
 
+  /** A grant's secrets if this instance opened them recently, else `undefined` (then {@link open}). */
+  opened(grant: GrantRecord): GrantSecrets | undefined {
+    const cached = this.#opened.get(grant.id);
+    return cached?.sealed === grant.sealed ? cached.secrets : undefined;
+  }
+
   /** Opens a grant's sealed secrets; `null` when no configured key can open them. */
   async open(grant: GrantRecord): Promise<GrantSecrets | null> {
-    const cached = this.#opened.get(grant.id);
-    if (cached?.sealed === grant.sealed) return cached.secrets;
+    const cached = this.opened(grant);
+    if (cached) return cached;
     const opened = await this.#ctx.keys.open(grant.sealed, `grant:${grant.id}`);
     if (!opened) return null;
     const secrets = JSON.parse(opened) as GrantSecrets;

@@ -81,13 +81,10 @@ export class Records {
       },
     };
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        // The storage is told to abandon the call for real, so a stuck connection is recycled.
-        expired = new Error(`timed out after ${timeoutMs} ms`);
-        controller?.abort(expired);
-        reject(new StorageUnavailableError(operation, expired));
-      }, timeoutMs);
+      let settled = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const fail = (error: unknown) => {
+        settled = true;
         clearTimeout(timer);
         reject(new StorageUnavailableError(operation, error));
       };
@@ -98,9 +95,20 @@ export class Records {
         return fail(error);
       }
       pending.then((value) => {
+        settled = true;
         clearTimeout(timer);
         resolve(value);
       }, fail);
+      // An in-process storage has settled by the next microtask: no timer is armed for it at all.
+      queueMicrotask(() => {
+        if (settled) return;
+        timer = setTimeout(() => {
+          // The storage is told to abandon the call for real, so a stuck connection is recycled.
+          expired = new Error(`timed out after ${timeoutMs} ms`);
+          controller?.abort(expired);
+          reject(new StorageUnavailableError(operation, expired));
+        }, timeoutMs);
+      });
     });
   }
 

@@ -1,4 +1,4 @@
-import { sha256 } from '../crypto/hash.js';
+import { sha256, sha256Now } from '../crypto/hash.js';
 import { ExpiringLru } from '../crypto/lru.js';
 import type { TokenBinding } from '../token/binding.js';
 import type { ClientStore } from './clients.js';
@@ -215,10 +215,11 @@ export class TokenStore {
    * An access token's record: a token in the extension's format is found by the handle it carries once
    * it verifies, an opaque one by its value; neither can stand for the other.
    */
-  async #findAccess(token: string): Promise<FoundToken | null> {
-    const handle = await this.#ctx.accessTokenFormat?.decode(token);
+  async #findAccess(token: string, tokenHash?: string): Promise<FoundToken | null> {
+    const format = this.#ctx.accessTokenFormat;
+    const handle = format ? await format.decode(token) : undefined;
     if (handle === null) return null;
-    const key = await sha256(handle ?? token);
+    const key = handle === undefined && tokenHash !== undefined ? tokenHash : await sha256(handle ?? token);
     const record = await this.#ctx.records.get('access', key, tokenRecord);
     if (!record || (record.format !== undefined) !== (handle !== undefined)) return null;
     return { kind: 'access', key, record };
@@ -244,11 +245,11 @@ export class TokenStore {
    */
   async verifyAccess(token: string): Promise<VerifiedToken | null> {
     const ctx = this.#ctx;
-    const cacheKey = await sha256(token);
+    const cacheKey = sha256Now(token) ?? (await sha256(token));
     const now = ctx.now();
     const cached = this.#verified?.get(cacheKey);
     if (cached) return cached.record.expiresAt > now ? cached : null;
-    const found = await this.#findAccess(token);
+    const found = await this.#findAccess(token, cacheKey);
     const record = found?.record;
     if (!found || !record || record.expiresAt <= now) return null;
     // RFC 7592 §2.3: deleting a client invalidates its tokens, so the client must still exist (read in parallel).
@@ -257,7 +258,7 @@ export class TokenStore {
       this.#clients.exists(record.clientId),
     ]);
     if (!grant || !clientExists) return null;
-    const secrets = await this.#grants.open(grant);
+    const secrets = this.#grants.opened(grant) ?? (await this.#grants.open(grant));
     if (!secrets) return null;
     const verified = { record, grant, secrets };
     const ttl = ctx.config.tokenCache?.ttlMs;
