@@ -9,7 +9,8 @@
  * even when other processes compete for the CPU.
  *
  * Environment: BENCH_STORAGE (`memory` or `sqlite`), BENCH_CONNECTIONS (default 32), BENCH_PROFILE=0
- * (no profiler, CPU per request only).
+ * (no profiler, CPU per request only), BENCH_SERVER (another server of bench/servers, e.g.
+ * `plain-proxy` or `hono`, to price the same load on it).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,11 +29,13 @@ const dir = mkdtempSync(join(out, `${path.replace(/\W+/g, '_')}-`));
 const tmp = mkdtempSync(join(tmpdir(), 'portcullis-profile-'));
 const PIN = 'bench-pin-4242';
 
+// Another bench server (`plain-proxy`, `hono`, `upstream`…) can be profiled the same way, for comparison.
+const serverName = process.env.BENCH_SERVER ?? 'portcullis';
 const upstream = await startServer('upstream');
 const server = await startServer(
-  'portcullis',
+  serverName,
   {
-    BENCH_UPSTREAM: upstream.url,
+    BENCH_UPSTREAM: serverName === 'plain-proxy' ? `${upstream.url}/mcp` : upstream.url,
     BENCH_PIN: PIN,
     BENCH_STORAGE: process.env.BENCH_STORAGE ?? 'memory',
     BENCH_SQLITE_FILE: join(tmp, 'bench.db'),
@@ -44,7 +47,7 @@ const cpuTicks = () => {
   const fields = readFileSync(`/proc/${server.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return Number(fields[11]) + Number(fields[12]);
 };
-const token = (await runFlow(server.url, PIN)).access_token;
+const token = serverName === 'portcullis' ? (await runFlow(server.url, PIN)).access_token : 'none';
 const body =
   path === '/mcp/sdk'
     ? JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} })

@@ -107,6 +107,12 @@ const SCENARIOS = [
     target: (s) => ({ url: `${s.memory.url}/mcp/proxy`, headers: bearer(s.memory.token) }),
   },
   {
+    id: 'portcullis-proxy-cached',
+    title: '(4) same, with tokenCache (2 s)',
+    vs: 'plain-proxy',
+    target: (s) => ({ url: `${s.memory.url}/mcp/proxy-cached`, headers: bearer(s.memory.token) }),
+  },
+  {
     id: 'plain-proxy',
     title: '(4) plain node:http proxy, no auth',
     target: (s) => ({ url: `${s.plainProxy.url}/`, headers: bearer('ignored') }),

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { toNodeListener } from '@portcullis/adapter-node';
 import { createAuthorizationServer, MemoryStorage } from '@portcullis/core';
+import { mcpProxy, staticToken } from '@portcullis/core/mcp';
 import { pinUpstream } from '@portcullis/core/upstreams';
 import { sha256 } from '../../packages/core/src/crypto/hash.ts';
 import { KeyRing } from '../../packages/core/src/crypto/keys.ts';
@@ -45,7 +46,36 @@ const url = `${issuer}/mcp`;
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 const body = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
 
+// The proxy's own work, in process: its upstream transport answers at once with a ready response.
+const answer = '{"jsonrpc":"2.0","id":1,"result":{}}';
+const instant = Object.assign(async () => new Response(answer), {
+  [Symbol.for('portcullis.upstreamTransport')]: async () =>
+    new Response(answer, { headers: { 'content-type': 'application/json', 'content-length': '36' } }),
+});
+const proxy = mcpProxy({
+  upstream: `${issuer}/upstream`,
+  authenticator: as,
+  credentials: staticToken('upstream-token'),
+  fetch: instant,
+});
+const cachedAs = createAuthorizationServer({
+  issuer,
+  storage,
+  upstream: pinUpstream({ pin: PIN }),
+  secret: SECRET,
+  resources: [{ path: '/mcp' }],
+  tokenCache: { ttlSeconds: 2 },
+});
+
 const steps = {
+  'mcpProxy (instant upstream, incl. new Request)': async () => {
+    const response = await proxy(new Request(url, { method: 'POST', headers, body }));
+    if (response.status !== 200) throw new Error(`mcpProxy answered ${response.status}`);
+  },
+  'authenticate with tokenCache (incl. new Request)': async () => {
+    const result = await cachedAs.authenticate(new Request(url, { method: 'POST', headers, body }));
+    if (!result.ok) throw new Error('authenticate refused the token');
+  },
   'authenticate (whole, incl. new Request)': async () => {
     const result = await as.authenticate(new Request(url, { method: 'POST', headers, body }));
     if (!result.ok) throw new Error('authenticate refused the token');

@@ -9,6 +9,7 @@
  * - `POST /mcp/cached` the same with the opt-in `tokenCache` (2 s);
  * - `POST /mcp/sdk`    `protectMcpServer` with a real SDK `McpServer` (stateless, JSON responses);
  * - `POST /mcp/proxy`  `mcpProxy` to `BENCH_UPSTREAM` with `staticToken` credentials;
+ * - `POST /mcp/proxy-cached` the same behind the server with the `tokenCache`;
  * - `POST /fetch-proxy` adapter + a bare `fetch()` forward to the same upstream, no auth: what the
  *   Web-standard plumbing (undici fetch, Web streams) costs before any Portcullis logic.
  */
@@ -89,6 +90,12 @@ const proxy = mcpProxy({
   authenticator: as,
   credentials: staticToken(UPSTREAM_TOKEN),
 });
+// The same proxy behind the server with the opt-in token cache.
+const cachedProxy = mcpProxy({
+  upstream: upstreamMcp,
+  authenticator: cachedAs,
+  credentials: staticToken(UPSTREAM_TOKEN),
+});
 
 const fetchProxy = async (request) => {
   const response = await fetch(upstreamMcp, {
@@ -109,6 +116,7 @@ const routes = new Map([
   ['/mcp/cached', cachedAuthenticated],
   ['/mcp/sdk', sdk],
   ['/mcp/proxy', proxy],
+  ['/mcp/proxy-cached', cachedProxy],
 ]);
 
 server.on(
