@@ -213,9 +213,11 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
       void transport.close().catch(() => undefined);
       void server.close().catch(() => undefined);
     };
-    // A JSON answer is complete when it is returned: close now, without re-wrapping its body.
+    // A JSON answer is complete when it is returned: close without re-wrapping its body, once the
+    // SDK has finished its own bookkeeping of the request (closing before it aborts the finished
+    // handler's AbortController: a DOMException with a stack trace, a tenth of the request's time).
     if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
-      close();
+      setTimeout(close, 0);
       return response;
     }
     return closeAfter(response, close);

@@ -89,6 +89,43 @@ describe('protectMcpServer', () => {
     await client.close();
   });
 
+  it('closes every stateless JSON-mode server after its answer, without aborting the finished call', async () => {
+    const signals: AbortSignal[] = [];
+    const closed: Promise<void>[] = [];
+    let handler: ((r: Request) => Promise<Response>) | undefined;
+    const local = await serveFetch((request) => handler!(request));
+    try {
+      handler = protectMcpServer({
+        authenticator: createResourceServer({
+          resource: `${local.url}/mcp`,
+          authorizationServers: [issuer.url],
+          verify: jwtVerifier({ jwksUrl: issuer.jwksUrl, issuer: issuer.url }),
+        }),
+        enableJsonResponse: true,
+        server: () => {
+          const server = new McpServer({ name: 'json-mode', version: '1.0.0' });
+          closed.push(new Promise((resolve) => (server.server.onclose = () => resolve())));
+          server.registerTool('note', { description: 'Keeps its signal' }, async (extra) => {
+            signals.push(extra.signal);
+            return { content: [{ type: 'text', text: 'noted' }] };
+          });
+          return server;
+        },
+      });
+      const { client } = await connect(local, await tokenFor(local, 'erin'));
+      const result = await client.callTool({ name: 'note', arguments: {} });
+      expect(result.content).toEqual([{ type: 'text', text: 'noted' }]);
+      await client.close();
+      // initialize, notifications/initialized, tools/call: one server each, every one closed.
+      expect(closed.length).toBeGreaterThanOrEqual(3);
+      await Promise.all(closed);
+      expect(signals).toHaveLength(1);
+      expect(signals[0]!.aborted).toBe(false);
+    } finally {
+      await local.close();
+    }
+  });
+
   it('answers unauthenticated requests with the authenticator 401 and serves metadata', async () => {
     const response = await fetch(`${stateless.url}/mcp`, {
       method: 'POST',
