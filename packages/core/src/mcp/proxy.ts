@@ -111,11 +111,13 @@ const ownerOf = (info: TokenInfo): string => JSON.stringify([info.userId, info.c
 
 /**
  * Proxies authenticated MCP traffic to an upstream MCP server: Streamable HTTP (JSON and SSE answers
- * streamed through unbuffered, `Mcp-Session-Id` both ways, `DELETE` to end a session) and the legacy
- * HTTP+SSE transport (its `endpoint` event rewritten to a signed URL on this route).
+ * passed through as they arrive, with their `Content-Length` when the bytes are unchanged,
+ * `Mcp-Session-Id` both ways, `DELETE` to end a session) and the legacy HTTP+SSE transport (its
+ * `endpoint` event rewritten to a signed URL on this route).
  *
  * The client's `Authorization` header is never forwarded; the upstream gets the configured credentials
- * instead. Unreachable upstreams give 502, slow ones 504, both with a JSON-RPC error body.
+ * instead. Unreachable upstreams (or a small answer broken off midway) give 502, slow ones 504, both
+ * with a JSON-RPC error body.
  *
  * @example
  * ```ts
