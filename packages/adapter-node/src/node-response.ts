@@ -12,6 +12,8 @@ import { nodeBodyStream } from './request.js';
 
 /** The method `@portcullis/core`'s proxy looks for to re-head a response without a stream (see there). */
 const WITH_HEADERS = Symbol.for('portcullis.withHeaders');
+/** The getter `@portcullis/core`'s proxy looks for to read headers still held as a plain object. */
+const PLAIN_HEADERS = Symbol.for('portcullis.plainHeaders');
 
 /** What `new Response()` takes as a body (named here: Node's types have no global `BodyInit`). */
 type ResponseBody = ConstructorParameters<typeof Response>[0];
@@ -201,6 +203,11 @@ export class NodeResponse {
   /** The headers of a light response while they are still the plain object it was given (lower-case names). */
   static plainHeaders(response: Response): Record<string, string> | undefined {
     return #plain in response ? (response as unknown as NodeResponse).#plain : undefined;
+  }
+
+  /** The headers while they are still a plain object (lower-case names), for reading only; else `undefined`. */
+  get [PLAIN_HEADERS](): Readonly<Record<string, string>> | undefined {
+    return this.#plain;
   }
 
   get status(): number {

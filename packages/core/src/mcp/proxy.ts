@@ -9,7 +9,7 @@ import {
 } from './jsonrpc.js';
 import { EndpointSigner, rewriteEndpointEvents } from './legacy-sse.js';
 import { insufficientScope } from './step-up.js';
-import { sendUpstream, UpstreamFailure, withHeaders } from './upstream-hop.js';
+import { headerFields, sendUpstream, UpstreamFailure, withHeaders } from './upstream-hop.js';
 
 /** Options of {@link mcpProxy}. */
 export interface McpProxyOptions {
@@ -75,15 +75,14 @@ const STRIPPED_REQUEST = ['host', 'authorization', 'cookie', 'content-length', '
 const STRIPPED_RESPONSE = new Set([...HOP_BY_HOP, 'set-cookie', 'www-authenticate', 'content-encoding']);
 
 /** RFC 9110 §7.6.1: the fields a `Connection` header names are hop-by-hop too. */
-function connectionListed(headers: Headers): ReadonlySet<string> | undefined {
-  const connection = headers.get('connection');
-  if (connection === null) return undefined;
+function connectionListed(connection: string | null | undefined): ReadonlySet<string> | undefined {
+  if (!connection) return undefined;
   return new Set(connection.split(',').map((name) => name.trim().toLowerCase()));
 }
 
 /** The client's headers the upstream may see: one pass, skipping every stripped and hop-by-hop field. */
 function forwardedHeaders(source: Headers, stripped: ReadonlySet<string>): Headers {
-  const listed = connectionListed(source);
+  const listed = connectionListed(source.get('connection'));
   const headers = new Headers();
   source.forEach((value, name) => {
     if (!stripped.has(name) && !listed?.has(name)) headers.append(name, value);
@@ -97,13 +96,22 @@ function forwardedHeaders(source: Headers, stripped: ReadonlySet<string>): Heade
  * The upstream's headers the client may see. `Content-Length` stays when the body is forwarded byte for
  * byte; it goes when the transport decoded a `Content-Encoding` or the body is rewritten.
  */
-function returnedHeaders(source: Headers, rewritten: boolean): Record<string, string> {
-  const listed = connectionListed(source);
+function returnedHeaders(
+  source: Headers | Readonly<Record<string, string>>,
+  rewritten: boolean,
+): Record<string, string> {
+  const fields = source instanceof Headers ? source : Object.entries(source);
+  const connection = source instanceof Headers ? source.get('connection') : source.connection;
+  const listed = connection
+    ? new Set(connection.split(',').map((name) => name.trim().toLowerCase()))
+    : undefined;
   const out: Record<string, string> = {};
-  source.forEach((value, name) => {
+  let coded = false;
+  for (const [name, value] of fields) {
+    if (name === 'content-encoding') coded = true;
     if (!STRIPPED_RESPONSE.has(name) && !listed?.has(name)) out[name] = value;
-  });
-  if (rewritten || source.has('content-encoding')) delete out['content-length'];
+  }
+  if (rewritten || coded) delete out['content-length'];
   return out;
 }
 
@@ -226,9 +234,11 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
       // The upstream refused the proxy's own credentials: not something the client can fix by re-authorizing.
       return jsonRpcError(502, -32603, 'The upstream MCP server refused the gateway credentials.', id);
     }
-    const isStream = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
+    const fields = headerFields(response);
+    const type = (fields instanceof Headers ? fields.get('content-type') : fields['content-type']) ?? '';
+    const isStream = type.startsWith('text/event-stream');
     const rewritten = isStream && request.method === 'GET' && response.body !== null;
-    const out = returnedHeaders(response.headers, rewritten);
+    const out = returnedHeaders(fields, rewritten);
     if (isStream) {
       out['cache-control'] = 'no-cache';
       out['x-accel-buffering'] = 'no';
