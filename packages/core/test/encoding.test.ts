@@ -42,6 +42,11 @@ describe('legacy SSE endpoint signatures', () => {
     const malformed = new URL(url);
     malformed.searchParams.set('portcullis_sig', 'A');
     expect(await signer.verify(malformed, 'alice')).toBe(false);
-    expect(await signer.verify(new URL('https://proxy.example/mcp'), 'alice')).toBeNull();
+    // Only URLs naming a signed endpoint (even in part) are for verify to decide on.
+    expect(EndpointSigner.names(new URL('https://proxy.example/mcp'))).toBe(false);
+    expect(EndpointSigner.names(new URL('https://proxy.example/mcp?sessionId=1'))).toBe(false);
+    expect(EndpointSigner.names(new URL('https://proxy.example/mcp?portcullis_sig=A'))).toBe(true);
+    expect(EndpointSigner.names(url)).toBe(true);
+    expect(await signer.verify(new URL('https://proxy.example/mcp?portcullis_sig=A'), 'alice')).toBe(false);
   });
 });
