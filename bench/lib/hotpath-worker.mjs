@@ -84,8 +84,8 @@ const steps = {
   'sha256 token (WebCrypto, as core.hash)': () => sha256(token),
   'sha256 token (node:crypto, sync)': async () => createHash('sha256').update(token).digest('base64url'),
   'storage call alone (timeout guard, no parse)': () => records.exists('access', tokenHash),
-  'storage get access + JSON + zod': () => records.get('access', tokenHash, tokenRecord),
-  'storage get grant + JSON + zod': () => records.get('grant', access.grantId, grantRecord),
+  'storage get access + JSON + schema': () => records.get('access', tokenHash, tokenRecord),
+  'storage get grant + JSON + schema': () => records.get('grant', access.grantId, grantRecord),
   'AES-GCM open grant (WebCrypto)': () => keys.open(grant.sealed, `grant:${grant.id}`),
 };
 

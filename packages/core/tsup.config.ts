@@ -9,5 +9,4 @@ export default packageBuild({
     'testkit/index': 'src/testkit/index.ts',
   },
   bundleInCommonJs: ['jose', 'oauth4webapi'],
-  commonJsTwins: { 'zod/v4/locales/en.js': 'zod/v4/locales/en.cjs' },
 });

@@ -1,11 +1,12 @@
 /**
- * Libraries the corpus harness needs that live in packages/core rather than at the root (the root test
- * folders have no package.json): zod validates corpus entries, jose makes the real key pair and the
- * signed client assertions of `private_key_jwt` clients. One place to change if they move.
+ * Libraries the corpus harness needs that live in the packages rather than at the root (the root test
+ * folders have no package.json): zod (a dependency of packages/cli) validates corpus entries, jose (of
+ * packages/core) makes the real key pair and the signed client assertions of `private_key_jwt` clients.
+ * One place to change if they move.
  */
 import type * as Jose from '../../packages/core/node_modules/jose/dist/types/index.js';
 
-export * as z from '../../packages/core/node_modules/zod/index.js';
+export * as z from '../../packages/cli/node_modules/zod/index.js';
 
 // jose ships its types apart from its code, so the code is imported by path and typed by its declarations.
 const josePath = new URL('../../packages/core/node_modules/jose/dist/webapi/index.js', import.meta.url).href;

@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import { type RandomSource, webRandom } from './crypto/random.js';
 import { isSecureOrLoopback } from './rules/loopback.js';
 import type { RegistrationPolicy } from './rules/registration-policy.js';
@@ -8,7 +7,7 @@ import type { Storage } from './storage/types.js';
 import type { StorageObserver } from './stores/records.js';
 import type { PortcullisEvent } from './types.js';
 import type { IdentityUpstream } from './upstream.js';
-import { englishErrors } from './validation.js';
+import * as v from './validation/schema.js';
 
 /** A protected resource the authorization server issues tokens for (RFC 9728, RFC 8707). */
 export interface ResourceOptions {
@@ -167,119 +166,110 @@ export interface CoreOptions {
   readonly random?: RandomSource;
 }
 
-const issuerSchema = z.string().check(
-  z.superRefine((value, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      ctx.issues.push({ code: 'custom', message: 'must be an absolute URL', input: value });
-      return;
-    }
-    const problem = (message: string) => ctx.issues.push({ code: 'custom', message, input: value });
-    if (!isSecureOrLoopback(url)) {
-      problem('must use https (http is allowed on loopback only)');
-    }
-    // RFC 8414 §2: no query or fragment in the issuer.
-    if (url.search || url.hash || value.includes('#')) problem('must not have a query or fragment');
-    if (url.username || url.password) problem('must not contain credentials');
-  }),
+/** An issuer rule: the URL of a string that is one must pass `test`, else the problem is `message`. */
+const issuerRule =
+  (test: (url: URL, value: string) => boolean, message: string): v.Rule<string> =>
+  (value) =>
+    !URL.canParse(value) || test(new URL(value), value) ? undefined : message;
+
+const issuerSchema = v.string(
+  v.rule((value) => URL.canParse(value), 'must be an absolute URL'),
+  issuerRule(isSecureOrLoopback, 'must use https (http is allowed on loopback only)'),
+  // RFC 8414 §2: no query or fragment in the issuer.
+  issuerRule(
+    (url, value) => !url.search && !url.hash && !value.includes('#'),
+    'must not have a query or fragment',
+  ),
+  issuerRule((url) => !url.username && !url.password, 'must not contain credentials'),
 );
 
-const seconds = (max: number) => z.int().check(z.positive(), z.maximum(max));
-const scopeToken = z
-  .string()
-  .check(z.regex(SCOPE_TOKEN, 'scope tokens are printable ASCII without spaces, quotes or backslashes'));
-const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function');
+const seconds = (most: number) => v.optional(v.int(v.positive, v.max(most)));
+const count = v.optional(v.int(v.positive));
+const flag = v.optional(v.boolean());
+const scopeTokens = v.optional(
+  v.array(
+    v.string(
+      v.matches(SCOPE_TOKEN, 'scope tokens are printable ASCII without spaces, quotes or backslashes'),
+    ),
+  ),
+);
+const fn = v.optional(
+  v.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', 'must be a function'),
+);
 const implementing = (members: string[], message: string) =>
-  z.custom((v) => typeof v === 'object' && v !== null && members.every((m) => m in v), message);
+  v.custom<object>(
+    (value) => typeof value === 'object' && value !== null && members.every((m) => m in value),
+    message,
+  );
+const isUrl = (value: string) => URL.canParse(value.trim());
 
-const optionsSchema = z.object({
+const optionsSchema = v.object({
   issuer: issuerSchema,
   storage: implementing(['consume', 'capabilities'], 'must implement the Storage interface'),
   upstream: implementing(['begin', 'handle'], 'must implement the IdentityUpstream interface'),
-  secret: z
-    .union([z.string(), z.array(z.string()).check(z.minLength(1))], {
-      error: 'required: a string of at least 32 characters (or a non-empty array of them, newest first)',
-    })
-    .check(
-      z.refine(
-        (v) => (typeof v === 'string' ? [v] : v).every((s) => s.length >= 32),
-        'every secret must be at least 32 characters',
-      ),
+  secret: v.refine(
+    v.union<string | string[]>(
+      [v.string(), v.array(v.string(), v.minLength(1))],
+      'required: a string of at least 32 characters (or a non-empty array of them, newest first)',
     ),
-  resources: z.optional(
-    z
-      .array(
-        z.object({
-          path: z.string().check(z.regex(/^\/[^?#]*$/, 'must be a path starting with "/"')),
-          resource: z.optional(z.url()),
-          name: z.optional(z.string()),
-          scopes: z.optional(z.array(scopeToken)),
-          advertisedScopes: z.optional(z.array(scopeToken)),
-        }),
-      )
-      .check(z.minLength(1)),
+    v.rule(
+      (value) => (typeof value === 'string' ? [value] : value).every((s) => s.length >= 32),
+      'every secret must be at least 32 characters',
+    ),
   ),
-  scopes: z.optional(
-    z.object({
-      supported: z.optional(z.array(scopeToken)),
-      default: z.optional(z.array(scopeToken)),
-      strict: z.optional(z.boolean()),
+  resources: v.optional(
+    v.array(
+      v.object({
+        path: v.string(v.matches(/^\/[^?#]*$/, 'must be a path starting with "/"')),
+        resource: v.optional(v.string(v.rule(isUrl, 'must be an absolute URL'))),
+        name: v.optional(v.string()),
+        scopes: scopeTokens,
+        advertisedScopes: scopeTokens,
+      }),
+      v.minLength(1),
+    ),
+  ),
+  scopes: v.optional(v.object({ supported: scopeTokens, default: scopeTokens, strict: flag })),
+  lifetimes: v.optional(
+    v.object({
+      authorizationCode: seconds(600),
+      accessToken: seconds(86_400 * 7),
+      refreshToken: seconds(86_400 * 365),
+      pendingAuthorization: seconds(3600),
+      grant: seconds(86_400 * 3650),
     }),
   ),
-  lifetimes: z.optional(
-    z.object({
-      authorizationCode: z.optional(seconds(600)),
-      accessToken: z.optional(seconds(86_400 * 7)),
-      refreshToken: z.optional(seconds(86_400 * 365)),
-      pendingAuthorization: z.optional(seconds(3600)),
-      grant: z.optional(seconds(86_400 * 3650)),
-    }),
-  ),
-  registration: z.optional(
-    z.object({
-      enabled: z.optional(z.boolean()),
-      rateLimit: z.optional(
-        z.object({
-          perMinute: z.optional(z.int().check(z.positive())),
-          perHour: z.optional(z.int().check(z.positive())),
-        }),
+  registration: v.optional(
+    v.object({
+      enabled: flag,
+      rateLimit: v.optional(v.object({ perMinute: count, perHour: count })),
+      maxPerHour: count,
+      unusedClientLifetime: v.optional(v.int(v.min(0), v.max(86_400 * 3650))),
+      initialAccessTokens: v.optional(
+        v.array(v.string(v.minLength(32, 'initial access tokens must be at least 32 characters'))),
       ),
-      maxPerHour: z.optional(z.int().check(z.positive())),
-      unusedClientLifetime: z.optional(z.int().check(z.nonnegative(), z.maximum(86_400 * 3650))),
-      initialAccessTokens: z.optional(
-        z.array(z.string().check(z.minLength(32, 'initial access tokens must be at least 32 characters'))),
-      ),
-      policy: z.optional(fn),
+      policy: fn,
     }),
   ),
-  clientIdMetadataDocuments: z.optional(
-    z.object({
-      enabled: z.optional(z.boolean()),
-      cacheSeconds: z.optional(seconds(86_400)),
-      fetch: z.optional(fn),
-    }),
+  clientIdMetadataDocuments: v.optional(
+    v.object({ enabled: flag, cacheSeconds: seconds(86_400), fetch: fn }),
   ),
-  tokenCache: z.optional(
-    z.object({
-      ttlSeconds: z.optional(z.int().check(z.positive(), z.maximum(5))),
-      maxEntries: z.optional(z.int().check(z.positive(), z.maximum(1_000_000))),
-    }),
+  tokenCache: v.optional(
+    v.object({ ttlSeconds: seconds(5), maxEntries: v.optional(v.int(v.positive, v.max(1_000_000))) }),
   ),
-  storageTimeoutMs: z.optional(z.int().check(z.positive(), z.maximum(120_000))),
-  reuseIntervalSeconds: z.optional(z.int().check(z.minimum(0), z.maximum(300))),
-  rememberConsent: z.optional(z.boolean()),
-  serviceName: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
-  allowNonAtomicStorage: z.optional(z.literal('single-instance')),
-  onEvent: z.optional(fn),
-  onStorageCall: z.optional(fn),
-  clientIp: z.optional(fn),
-  extensions: z.optional(
-    z.array(implementing(['name'], 'must be an extension made by a Portcullis extension factory')),
+  storageTimeoutMs: seconds(120_000),
+  reuseIntervalSeconds: v.optional(v.int(v.min(0), v.max(300))),
+  rememberConsent: flag,
+  serviceName: v.optional(v.string(v.minLength(1), v.maxLength(100))),
+  allowNonAtomicStorage: v.optional(v.oneOf(['single-instance'])),
+  onEvent: fn,
+  onStorageCall: fn,
+  clientIp: fn,
+  extensions: v.optional(
+    v.array(implementing(['name'], 'must be an extension made by a Portcullis extension factory')),
   ),
-  now: z.optional(fn),
-  random: z.optional(fn),
+  now: fn,
+  random: fn,
 });
 
 /** Thrown by {@link createAuthorizationServer} for invalid options; the message lists every problem. */
@@ -353,11 +343,11 @@ function registrationLimits(options: CoreOptions['registration']): RateWindow[] 
   ];
 }
 
-/** Validates options (zod) and fills defaults; throws {@link ConfigurationError} listing every problem. */
+/** Validates options and fills defaults; throws {@link ConfigurationError} listing every problem. */
 export function resolveConfig(options: CoreOptions): ResolvedConfig {
-  const parsed = optionsSchema.safeParse(options, { error: englishErrors });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`);
+  const parsed = v.validate(optionsSchema, options);
+  if (!parsed.ok) {
+    const problems = parsed.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`);
     throw new ConfigurationError(`Invalid Portcullis options:\n  - ${problems.join('\n  - ')}`);
   }
   const issuer = options.issuer.replace(/\/+$/, '');

@@ -1,26 +1,25 @@
-import * as z from 'zod/mini';
 import { OAuthError } from '../errors.js';
 import { isLoopbackHttp } from '../rules/loopback.js';
 import { redirectUriProblem } from '../rules/redirect-uri.js';
 import { formatScope, registeredScopes } from '../rules/scope.js';
 import type { AuthMethodName, ClientRecord } from '../stores/schemas.js';
-import { englishErrors } from '../validation.js';
+import * as v from '../validation/schema.js';
 import { resolveAuthMethods } from './auth-methods.js';
 
 const MAX_REDIRECT_URIS = 10;
-const text = (max: number) => z.string().check(z.maxLength(max));
-const httpUri = z.string().check(
-  z.maxLength(2000),
-  z.refine((v) => {
+const text = (max: number) => v.string(v.maxLength(max));
+const httpUri = v.string(
+  v.maxLength(2000),
+  v.rule((value) => {
     try {
-      const url = new URL(v);
+      const url = new URL(value);
       return url.protocol === 'https:' || url.protocol === 'http:';
     } catch {
       return false;
     }
   }, 'must be an http(s) URL'),
 );
-const names = z.array(text(200)).check(z.maxLength(20));
+const names = v.array(text(200), v.maxLength(20));
 
 /** The grant type that uses the authorization endpoint, so needs redirect URIs (RFC 6749 §3.1.2). */
 const REDIRECT_GRANT = 'authorization_code';
@@ -31,20 +30,20 @@ const RENEWING_GRANT = 'refresh_token';
  * The shapes of the RFC 7591 §2 members this server uses; every other member is ignored (§3.1).
  * Values are narrowed to what is supported afterwards, not refused for naming more.
  */
-const metadataSchema = z.object({
-  redirect_uris: z.optional(z.array(z.string()).check(z.minLength(1), z.maxLength(MAX_REDIRECT_URIS))),
-  grant_types: z.optional(names),
-  response_types: z.optional(names),
-  client_name: z.optional(text(200)),
-  client_uri: z.optional(httpUri),
-  logo_uri: z.optional(httpUri),
-  scope: z.optional(text(1000)),
-  contacts: z.optional(z.array(text(320)).check(z.maxLength(10))),
-  tos_uri: z.optional(httpUri),
-  policy_uri: z.optional(httpUri),
-  software_id: z.optional(text(200)),
-  software_version: z.optional(text(100)),
-  dpop_bound_access_tokens: z.optional(z.boolean()),
+const metadataSchema = v.object({
+  redirect_uris: v.optional(v.array(v.string(), v.minLength(1), v.maxLength(MAX_REDIRECT_URIS))),
+  grant_types: v.optional(names),
+  response_types: v.optional(names),
+  client_name: v.optional(text(200)),
+  client_uri: v.optional(httpUri),
+  logo_uri: v.optional(httpUri),
+  scope: v.optional(text(1000)),
+  contacts: v.optional(v.array(text(320), v.maxLength(10))),
+  tos_uri: v.optional(httpUri),
+  policy_uri: v.optional(httpUri),
+  software_id: v.optional(text(200)),
+  software_version: v.optional(text(100)),
+  dpop_bound_access_tokens: v.optional(v.boolean()),
 });
 
 /** What the server supports, for narrowing client metadata to it. */
@@ -141,13 +140,13 @@ export function validateMetadata(
     : undefined;
   const redirects = supportedSubset(listed, support.grantTypes, [REDIRECT_GRANT]).includes(REDIRECT_GRANT);
   if (redirects || body.redirect_uris !== undefined) checkRedirectUris(body.redirect_uris);
-  const parsed = metadataSchema.safeParse(body, { error: englishErrors });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+  const parsed = v.validate(metadataSchema, body);
+  if (!parsed.ok) {
+    const issue = parsed.issues[0];
     const field = issue?.path.join('.') || 'metadata';
     throw invalid(`Invalid ${field}: ${issue?.message ?? 'invalid value'}`);
   }
-  const m = parsed.data;
+  const m = parsed.value;
   // RFC 7591 §2: grant_types defaults to authorization_code, response_types to code.
   const grantTypes = supportedSubset(m.grant_types, support.grantTypes, [REDIRECT_GRANT]);
   if (!grantTypes.some((grant) => grant !== RENEWING_GRANT)) {

@@ -1,10 +1,10 @@
-import * as z from 'zod/mini';
 import { acceptedAuthMethods } from '../clients/auth-methods.js';
 import type { ClientMetadata } from '../clients/metadata.js';
 import type { Core } from '../context.js';
 import { sha256 } from '../crypto/hash.js';
 import { isLoopbackHttp } from '../rules/loopback.js';
 import type { ClientRecord } from '../stores/schemas.js';
+import * as v from '../validation/schema.js';
 
 /**
  * Identical re-registrations (a client that registers at every login, Zed) must not pile up records.
@@ -14,7 +14,7 @@ import type { ClientRecord } from '../stores/schemas.js';
  * metadata gets its own manageable client, as always; the second one creates a *shared* client without
  * a registration access token, and every later identical registration is answered with that one.
  */
-const reuseRecord = z.object({ shared: z.optional(z.string()) });
+const reuseRecord = v.object({ shared: v.optional(v.string()) });
 
 /** What registration does for metadata: answer with `client`, or create a (shared) client. */
 export interface Reuse {

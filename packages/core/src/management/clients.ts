@@ -1,4 +1,5 @@
 import type { Core } from '../context.js';
+import { parseRecord } from '../stores/records.js';
 import { type ClientRecord, clientRecord } from '../stores/schemas.js';
 
 /** A registered client as management shows it; never its secret or registration token hashes. */
@@ -38,12 +39,9 @@ export async function listClients(core: Core): Promise<ClientSummary[]> {
   for await (const record of core.records.walk('client')) {
     // `<client_id>#changed` keys are RFC 7592 change notes, not clients.
     if (record.key.includes('#') || clients.has(record.key)) continue;
-    try {
-      const parsed = clientRecord.safeParse(JSON.parse(record.value));
-      if (parsed.success) clients.set(record.key, summarize(parsed.data, record.expiresAt));
-    } catch {
-      // Not a client record: skipped.
-    }
+    // Not a client record: skipped.
+    const parsed = parseRecord(clientRecord, record.value);
+    if (parsed) clients.set(record.key, summarize(parsed, record.expiresAt));
   }
   return [...clients.values()].sort((a, b) => a.issuedAt - b.issuedAt);
 }

@@ -1,6 +1,7 @@
 import type { Core } from '../context.js';
 import { KeyRing } from '../crypto/keys.js';
 import { type GrantOwner, indexedGrantIds, ownedBy } from '../stores/grant-index.js';
+import { parseRecord } from '../stores/records.js';
 import { type GrantRecord, grantRecord } from '../stores/schemas.js';
 
 /** A grant as management shows it: who, which client, what, until when; never its sealed secrets. */
@@ -20,15 +21,6 @@ export interface GrantSummary {
 
 /** Grant ids are base64url; other keys of the `grant` kind (`upstream-token:<id>`) hold a colon. */
 const isGrantKey = (key: string) => !key.includes(':');
-
-function parse(value: string): GrantRecord | null {
-  try {
-    const result = grantRecord.safeParse(JSON.parse(value));
-    return result.success ? result.data : null;
-  } catch {
-    return null;
-  }
-}
 
 export function summarize(grant: GrantRecord): GrantSummary {
   return {
@@ -51,7 +43,7 @@ export async function allGrants(core: Core): Promise<GrantRecord[]> {
   for await (const record of core.records.walk('grant')) {
     if (!isGrantKey(record.key) || seen.has(record.key)) continue;
     seen.add(record.key);
-    const grant = parse(record.value);
+    const grant = parseRecord(grantRecord, record.value);
     if (grant && grant.id === record.key && grant.expiresAt > now) grants.push(grant);
   }
   return grants;

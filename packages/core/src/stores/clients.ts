@@ -1,7 +1,7 @@
-import * as z from 'zod/mini';
 import { fetchClientDocument, isClientIdUrl } from '../clients/id-document.js';
 import { sha256 } from '../crypto/hash.js';
 import { StorageUnavailableError } from '../errors.js';
+import * as v from '../validation/schema.js';
 import type { StoreContext } from './context.js';
 import { type ClientRecord, clientRecord } from './schemas.js';
 
@@ -10,8 +10,8 @@ const CHANGE_NOTE_MS = 10 * 60_000;
 const DAY_MS = 86_400_000;
 
 /** A recent RFC 7592 change of a client: its new metadata, or its deletion. */
-const changeNote = z.object({ deleted: z.boolean(), client: z.optional(clientRecord) });
-type ChangeNote = z.infer<typeof changeNote>;
+const changeNote = v.object({ deleted: v.boolean(), client: v.optional(clientRecord) });
+type ChangeNote = v.Infer<typeof changeNote>;
 
 /** The key of a client's change note: `#` never occurs in a client_id this server issues. */
 const noteKey = (clientId: string) => `${clientId}#changed`;

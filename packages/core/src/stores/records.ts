@@ -1,4 +1,3 @@
-import type * as z from 'zod/mini';
 import { StorageUnavailableError } from '../errors.js';
 import type {
   ConsumeResult,
@@ -7,6 +6,7 @@ import type {
   Storage,
   StorageCallOptions,
 } from '../storage/types.js';
+import { type Schema, validate } from '../validation/schema.js';
 
 /** Thrown when a storage lacks an optional capability a feature needs (management needs `list`). */
 export class StorageCapabilityError extends Error {
@@ -112,19 +112,19 @@ export class Records {
     });
   }
 
-  async get<T>(kind: RecordKind, key: string, schema: z.ZodMiniType<T>): Promise<T | null> {
+  async get<T>(kind: RecordKind, key: string, schema: Schema<T>): Promise<T | null> {
     const stored = await this.#call(`get ${kind}`, (o) => this.storage.get(kind, key, o));
-    return stored ? parse(schema, stored.value) : null;
+    return stored ? parseRecord(schema, stored.value) : null;
   }
 
   /** A record with the time it was consumed (`null` when it was not), or `null` when missing or invalid. */
   async getEntry<T>(
     kind: RecordKind,
     key: string,
-    schema: z.ZodMiniType<T>,
+    schema: Schema<T>,
   ): Promise<{ record: T; consumedAt: number | null } | null> {
     const stored = await this.#call(`get ${kind}`, (o) => this.storage.get(kind, key, o));
-    const record = stored ? parse(schema, stored.value) : null;
+    const record = stored ? parseRecord(schema, stored.value) : null;
     return stored && record !== null ? { record, consumedAt: stored.consumedAt } : null;
   }
 
@@ -144,13 +144,13 @@ export class Records {
     kind: RecordKind,
     key: string,
     now: number,
-    schema: z.ZodMiniType<T>,
+    schema: Schema<T>,
   ): Promise<Consumed<T> | null> {
     const result: ConsumeResult = await this.#call(`consume ${kind}`, (o) =>
       this.storage.consume(kind, key, now, o),
     );
     if (result.status === 'missing') return null;
-    const record = parse(schema, result.value);
+    const record = parseRecord(schema, result.value);
     if (record === null) return null;
     return result.status === 'consumed'
       ? { status: 'consumed', record }
@@ -184,10 +184,11 @@ export class Records {
   }
 }
 
-function parse<T>(schema: z.ZodMiniType<T>, value: string): T | null {
+/** A record stored as JSON, checked against its schema; `null` when it is not JSON or does not match. */
+export function parseRecord<T>(schema: Schema<T>, value: string): T | null {
   try {
-    const result = schema.safeParse(JSON.parse(value));
-    return result.success ? result.data : null;
+    const result = validate(schema, JSON.parse(value));
+    return result.ok ? result.value : null;
   } catch {
     return null;
   }
