@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Bundles the example Worker the way Wrangler would (ESM, minified, workerd conditions) and prints its
-// raw and gzip sizes. `--json` prints {"raw":…,"gzip":…} for the bench. Inside the Portcullis
+// Bundles the example Worker the way Wrangler would (ESM, minified, workerd conditions, function names
+// kept unless wrangler.toml sets `keep_names = false`) and prints its raw and gzip sizes. `--json` prints {"raw":…,"gzip":…} for the bench. Inside the Portcullis
 // repository `@portcullis/*` resolve to the workspace sources, so the numbers reflect the current code;
 // in a copy of the example they resolve to the installed packages. esbuild is the example's own.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
@@ -12,6 +12,9 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const packages = fileURLToPath(new URL('../../../packages/', import.meta.url));
 const inRepository =
   existsSync(`${packages}core/src/index.ts`) && existsSync(`${root}../../pnpm-workspace.yaml`);
+
+// Wrangler keeps function names (esbuild `keepNames`) unless the configuration says `keep_names = false`.
+const keepNames = !/^keep_names\s*=\s*false\b/m.test(readFileSync(`${root}wrangler.toml`, 'utf8'));
 
 const result = await build({
   entryPoints: [`${root}src/index.ts`],
@@ -22,6 +25,7 @@ const result = await build({
   conditions: ['workerd', 'worker', 'browser'],
   mainFields: ['module', 'main'],
   minify: true,
+  keepNames,
   write: false,
   logLevel: 'warning',
   metafile: true,
@@ -54,7 +58,7 @@ if (process.argv.includes('--json')) {
         bytesInOutput,
       ])
       .sort((a, b) => b[1] - a[1])
-      .slice(0, 15);
+      .slice(0, Number(process.env.TOP ?? 15));
     for (const [file, bytes] of top) console.log(`  ${String(bytes).padStart(8)}  ${file}`);
   }
 }
