@@ -4,7 +4,7 @@ import type { MetadataSupport } from './clients/metadata.js';
 import { KeyRing } from './crypto/keys.js';
 import { randomToken } from './crypto/random.js';
 import type { Extension } from './extension.js';
-import { ConfigurationError, type ResolvedConfig } from './options.js';
+import { invalidOptions, type ResolvedConfig } from './options.js';
 import type { ResourceProofCheck } from './resource/proof.js';
 import { RESPONSE_TYPES } from './rules/response-type.js';
 import { ClientStore } from './stores/clients.js';
@@ -22,10 +22,7 @@ import type { AccessTokenFormat } from './token/format.js';
 /** The one hook of its kind the extensions install, if any (two would contradict each other). */
 function single<T>(extensions: readonly Extension[], hook: (e: Extension) => T | undefined): T | undefined {
   const found = extensions.map(hook).filter((value): value is T => value !== undefined);
-  if (found.length > 1)
-    throw new ConfigurationError(
-      'Invalid Portcullis options:\n  - extensions: two extensions install the same token hook',
-    );
+  if (found.length > 1) throw invalidOptions('extensions: two extensions install the same token hook');
   return found[0];
 }
 

@@ -280,6 +280,10 @@ export class ConfigurationError extends Error {
   }
 }
 
+/** A {@link ConfigurationError} listing `problems`, each `<option path>: <what is wrong>`. */
+export const invalidOptions = (...problems: string[]): ConfigurationError =>
+  new ConfigurationError(`Invalid Portcullis options:\n  - ${problems.join('\n  - ')}`);
+
 /**
  * The options after validation, with defaults filled in (lifetimes in seconds, `tokenCache.ttlMs` in ms).
  * @internal
@@ -348,13 +352,13 @@ export function resolveConfig(options: CoreOptions): ResolvedConfig {
   const parsed = v.validate(optionsSchema, options);
   if (!parsed.ok) {
     const problems = parsed.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`);
-    throw new ConfigurationError(`Invalid Portcullis options:\n  - ${problems.join('\n  - ')}`);
+    throw invalidOptions(...problems);
   }
   const issuer = options.issuer.replace(/\/+$/, '');
   const issuerUrl = new URL(issuer);
   if (!options.storage.capabilities.atomic && options.allowNonAtomicStorage !== 'single-instance') {
-    throw new ConfigurationError(
-      'Invalid Portcullis options:\n  - storage: this storage cannot consume codes and refresh tokens atomically; ' +
+    throw invalidOptions(
+      'storage: this storage cannot consume codes and refresh tokens atomically; ' +
         'use an atomic storage (SQL, Redis, Durable Object) or set allowNonAtomicStorage: "single-instance"',
     );
   }
@@ -363,18 +367,14 @@ export function resolveConfig(options: CoreOptions): ResolvedConfig {
   const defaultScopes = resourceScopes(options.scopes?.default ?? scopesSupported.slice(0, 1));
   const unknownDefault = defaultScopes.filter((s) => !scopesSupported.includes(s));
   if (unknownDefault.length > 0) {
-    throw new ConfigurationError(
-      `Invalid Portcullis options:\n  - scopes.default: not supported: ${unknownDefault.join(' ')}`,
-    );
+    throw invalidOptions(`scopes.default: not supported: ${unknownDefault.join(' ')}`);
   }
   const resources = (options.resources ?? [{ path: '/mcp' }]).map((r, i) => {
     const scopes = resourceScopes(r.scopes ?? scopesSupported);
     const advertisedScopes = resourceScopes(r.advertisedScopes ?? scopes);
     const stray = advertisedScopes.filter((s) => !scopes.includes(s));
     if (stray.length > 0) {
-      throw new ConfigurationError(
-        `Invalid Portcullis options:\n  - resources.${i}.advertisedScopes: not in its scopes: ${stray.join(' ')}`,
-      );
+      throw invalidOptions(`resources.${i}.advertisedScopes: not in its scopes: ${stray.join(' ')}`);
     }
     return {
       path: r.path,
@@ -389,9 +389,7 @@ export function resolveConfig(options: CoreOptions): ResolvedConfig {
   const unused = options.registration?.unusedClientLifetime ?? Math.max(90 * DAY, refreshSeconds + DAY);
   if (unused > 0 && unused < refreshSeconds) {
     // A client that still holds a live refresh token must not expire for want of use.
-    throw new ConfigurationError(
-      'Invalid Portcullis options:\n  - registration.unusedClientLifetime: must be 0 or at least lifetimes.refreshToken',
-    );
+    throw invalidOptions('registration.unusedClientLifetime: must be 0 or at least lifetimes.refreshToken');
   }
   const rawEvent = options.onEvent;
   return {

@@ -17,7 +17,7 @@ import { revoke } from './endpoints/revoke.js';
 import { oauthErrorResponse } from './errors.js';
 import type { Extension } from './extension.js';
 import { type Route, Router } from './http/router.js';
-import { ConfigurationError, type CoreOptions, resolveConfig } from './options.js';
+import { type CoreOptions, invalidOptions, resolveConfig } from './options.js';
 import { type ChallengeOptions, challengeResponse } from './resource/challenge.js';
 import { guardRequest } from './resource/guard.js';
 import { currentUpstreamToken } from './resource/upstream-token.js';
@@ -59,10 +59,7 @@ const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\
 function uniqueNames<T extends { readonly name: string }>(items: readonly T[], what: string): readonly T[] {
   const names = items.map((item) => item.name);
   const repeated = names.find((name, i) => names.indexOf(name) !== i);
-  if (repeated)
-    throw new ConfigurationError(
-      `Invalid Portcullis options:\n  - extensions: the ${what} ${repeated} is added twice`,
-    );
+  if (repeated) throw invalidOptions(`extensions: the ${what} ${repeated} is added twice`);
   return items;
 }
 

@@ -16,7 +16,7 @@ import { createAccessTokenVerifier, mintAccessToken } from '../jose/access-token
 import { perCore } from '../jose/for-core.js';
 import type { SigningAlgorithm, SigningKeys } from '../jose/signing-keys.js';
 import { JoseError } from '../jose/types.js';
-import { ConfigurationError } from '../options.js';
+import { invalidOptions } from '../options.js';
 import { findResource, sameResource } from '../rules/resource.js';
 import type { AccessTokenFormat } from '../token/format.js';
 import { coreSigningKeys, jwksParts, type KeyRotationOptions } from './signing-keys.js';
@@ -76,8 +76,8 @@ export function jwtAccessTokens(options: JwtAccessTokensOptions = {}): Extension
         maxTokenLifetimeSeconds: lifetimeOf(core),
       });
     if (options.signingKeys.maxTokenLifetimeSeconds < lifetimeOf(core))
-      throw new ConfigurationError(
-        'Invalid Portcullis options:\n  - extensions: jwtAccessTokens signingKeys must have a maxTokenLifetimeSeconds of at least the access-token lifetime',
+      throw invalidOptions(
+        'extensions: jwtAccessTokens signingKeys must have a maxTokenLifetimeSeconds of at least the access-token lifetime',
       );
     return options.signingKeys;
   });
@@ -85,8 +85,8 @@ export function jwtAccessTokens(options: JwtAccessTokensOptions = {}): Extension
   const format = (core: Core): AccessTokenFormat => {
     const unknown = options.resources?.find((r) => !findResource(core.config.resources, r));
     if (unknown !== undefined)
-      throw new ConfigurationError(
-        `Invalid Portcullis options:\n  - extensions: jwtAccessTokens names ${JSON.stringify(unknown.slice(0, 200))}, which is not a configured resource`,
+      throw invalidOptions(
+        `extensions: jwtAccessTokens names ${JSON.stringify(unknown.slice(0, 200))}, which is not a configured resource`,
       );
     const keys = keysOf(core);
     const issuer = core.config.issuer;

@@ -15,9 +15,9 @@ export interface Issue {
 
 /**
  * Checks one value: returns it (a copy for objects and arrays) and pushes an {@link Issue} for each
- * problem. When an issue was pushed, the returned value is not to be used.
+ * problem, its path relative to the value. When an issue was pushed, the returned value is not to be used.
  */
-export type Run<T> = (value: unknown, path: Path, issues: Issue[]) => T;
+export type Run<T> = (value: unknown, issues: Issue[]) => T;
 
 /** A schema of values of type `T`. */
 export interface Schema<T> {
@@ -43,19 +43,19 @@ export type Validation<T> =
 /** Checks `value` against `schema`. */
 export function validate<T>(schema: Schema<T>, value: unknown): Validation<T> {
   const issues: Issue[] = [];
-  const checked = schema.run(value, [], issues);
+  const checked = schema.run(value, issues);
   return issues.length ? { ok: false, issues } : { ok: true, value: checked };
 }
 
 /** A schema of values passing `test` (else the problem is `message`), then every rule. */
 export function custom<T>(test: (value: unknown) => boolean, message: string, ...rules: Rule<T>[]) {
   const schema: Schema<T> = {
-    run(value, path, issues) {
-      if (!test(value)) issues.push({ path, message });
+    run(value, issues) {
+      if (!test(value)) issues.push({ path: [], message });
       else
         for (const rule of rules) {
           const problem = rule(value as T);
-          if (problem) issues.push({ path, message: problem });
+          if (problem) issues.push({ path: [], message: problem });
         }
       return value as T;
     },
@@ -92,7 +92,7 @@ export const oneOf = <const T extends string>(values: readonly T[]) =>
 export function optional<T>(schema: Schema<T>): Optional<T> {
   return {
     optional: true,
-    run: (value, path, issues) => (value === undefined ? value : schema.run(value, path, issues)),
+    run: (value, issues) => (value === undefined ? value : schema.run(value, issues)),
   };
 }
 
@@ -101,14 +101,25 @@ export function array<T>(item: Schema<T>, ...rules: Rule<T[]>[]): Schema<T[]> {
   const list = custom<unknown[]>(Array.isArray, 'must be an array');
   const whole = custom<T[]>(() => true, '', ...rules);
   return {
-    run(value, path, issues) {
+    run(value, issues) {
       const before = issues.length;
-      list.run(value, path, issues);
+      list.run(value, issues);
       if (issues.length > before) return value as T[];
-      const items = (value as unknown[]).map((v, i) => item.run(v, [...path, i], issues));
-      return whole.run(items, path, issues);
+      const items = (value as unknown[]).map((v, i) => member(item, v, i, issues));
+      return whole.run(items, issues);
     },
   };
+}
+
+/** Checks a member or item; its issues' paths get its key in front (paths are built only on failure). */
+function member<T>(schema: Schema<T>, value: unknown, key: string | number, issues: Issue[]): T {
+  const before = issues.length;
+  const checked = schema.run(value, issues);
+  for (let i = before; i < issues.length; i++) {
+    const issue = issues[i]!;
+    issues[i] = { path: [key, ...issue.path], message: issue.message };
+  }
+  return checked;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -129,15 +140,15 @@ export type ObjectOf<S extends Shape> = {
 /** An object with the members of `shape`; other members are dropped from the checked value. */
 export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
   return {
-    run(value, path, issues) {
+    run(value, issues) {
       if (!isObject(value)) {
-        issues.push({ path, message: 'must be an object' });
+        issues.push({ path: [], message: 'must be an object' });
         return value as ObjectOf<S>;
       }
       const checked: Record<string, unknown> = {};
       for (const key in shape) {
-        const member = shape[key]!.run(value[key], [...path, key], issues);
-        if (member !== undefined) checked[key] = member;
+        const checkedMember = member(shape[key]!, value[key], key, issues);
+        if (checkedMember !== undefined) checked[key] = checkedMember;
       }
       return checked as ObjectOf<S>;
     },
@@ -147,13 +158,13 @@ export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
 /** A value matching one of the schemas (the first that does), else `message`. */
 export function union<T>(schemas: readonly Schema<T>[], message: string): Schema<T> {
   return {
-    run(value, path, issues) {
+    run(value, issues) {
       for (const schema of schemas) {
         const own: Issue[] = [];
-        const checked = schema.run(value, path, own);
+        const checked = schema.run(value, own);
         if (!own.length) return checked;
       }
-      issues.push({ path, message });
+      issues.push({ path: [], message });
       return value as T;
     },
   };
@@ -163,10 +174,10 @@ export function union<T>(schemas: readonly Schema<T>[], message: string): Schema
 export function refine<T>(schema: Schema<T>, ...rules: Rule<T>[]): Schema<T> {
   const more = custom<T>(() => true, '', ...rules);
   return {
-    run(value, path, issues) {
+    run(value, issues) {
       const before = issues.length;
-      const checked = schema.run(value, path, issues);
-      return issues.length > before ? checked : more.run(checked, path, issues);
+      const checked = schema.run(value, issues);
+      return issues.length > before ? checked : more.run(checked, issues);
     },
   };
 }

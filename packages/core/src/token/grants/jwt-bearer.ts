@@ -10,7 +10,7 @@ import {
 } from '../../jose/id-jag.js';
 import { parsePublicJwks } from '../../jose/jwt.js';
 import type { HttpFetch } from '../../jose/types.js';
-import { ConfigurationError } from '../../options.js';
+import { invalidOptions } from '../../options.js';
 import { type ConfiguredResource, sameResource } from '../../rules/resource.js';
 import { clientScopePolicy, grantScopes, parseScope, resourceScopes } from '../../rules/scope.js';
 import type { Identity } from '../../types.js';
@@ -94,9 +94,7 @@ export function jwtBearerGrant(options: EnterpriseManagedAuthorizationOptions): 
     enabled(config) {
       // Draft §8.3: this server never honours assertions it would issue itself.
       if (options.trustedIssuers.some((idp) => idp.issuer === config.issuer))
-        throw new ConfigurationError(
-          'Invalid Portcullis options:\n  - extensions: a trusted IdP cannot be this issuer',
-        );
+        throw invalidOptions('extensions: a trusted IdP cannot be this issuer');
       return true;
     },
     async handle({ core, form, client, binding }) {
