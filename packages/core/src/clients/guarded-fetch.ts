@@ -1,5 +1,5 @@
-import type { OAuthError } from '../errors.js';
 import { readStreamBytes } from '../http/body.js';
+import { isJsonObject } from '../validation/schema.js';
 
 /** The fetch used for documents the server retrieves on a client's behalf (an injectable seam). */
 export type DocumentFetch = (input: string, init: RequestInit) => Promise<Response>;
@@ -108,9 +108,8 @@ export async function fetchPublicJson(
   } catch {
     throw problem('the document is not valid JSON');
   }
-  if (typeof document !== 'object' || document === null || Array.isArray(document))
-    throw problem('the document is not a JSON object');
-  return { body: document as Record<string, unknown>, headers: response.headers };
+  if (!isJsonObject(document)) throw problem('the document is not a JSON object');
+  return { body: document, headers: response.headers };
 }
 
 /**

@@ -3,6 +3,10 @@ import { timingSafeEqual } from '../crypto/hash.js';
 import { OAuthError } from '../errors.js';
 import type { RegistrationRequest } from '../rules/registration-policy.js';
 
+/** The bearer token of a registration or client-management request (RFC 6750 §2.1), if any. */
+export const registrationBearer = (request: Request): string | undefined =>
+  /^Bearer ([\x21-\x7e]+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+
 /**
  * RFC 7591 §3: when initial access tokens are configured, a registration must carry one as a bearer
  * token; without one, or with a wrong one, it gets 401 `invalid_token` (RFC 6750 §3.1).
@@ -10,7 +14,7 @@ import type { RegistrationRequest } from '../rules/registration-policy.js';
 export async function requireInitialAccessToken(core: Core, request: Request): Promise<void> {
   const accepted = core.config.registration.initialAccessTokens;
   if (accepted.length === 0) return;
-  const token = /^Bearer ([\x21-\x7e]+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+  const token = registrationBearer(request);
   let valid = false;
   if (token !== undefined) {
     // Every configured token is compared in constant time, whichever matches.

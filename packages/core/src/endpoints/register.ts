@@ -7,7 +7,7 @@ import { readJsonObject } from '../http/body.js';
 import { PREFIX } from '../stores/context.js';
 import type { ClientRecord } from '../stores/schemas.js';
 import { limitRegistrations } from './register-limits.js';
-import { applyRegistrationPolicy, requireInitialAccessToken } from './register-policy.js';
+import { applyRegistrationPolicy, registrationBearer, requireInitialAccessToken } from './register-policy.js';
 import { reuseFor } from './register-reuse.js';
 
 /** The RFC 7591 §3.2.1 response body for a client: the metadata as registered (without secrets). */
@@ -79,7 +79,7 @@ export async function register(core: Core, request: Request): Promise<Response> 
 /** RFC 7592 §2: read, update or delete a client with its registration access token. */
 export async function manageClient(core: Core, request: Request, clientId: string): Promise<Response> {
   const client = await core.clients.registered(clientId);
-  const token = /^Bearer ([\x21-\x7e]+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+  const token = registrationBearer(request);
   // RFC 7592 §2: an unknown client or a bad token are both 401, so client ids cannot be probed.
   const valid =
     client?.registrationTokenHash !== undefined &&

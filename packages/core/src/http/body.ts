@@ -1,4 +1,5 @@
 import { OAuthError } from '../errors.js';
+import { isJsonObject } from '../validation/schema.js';
 
 /** Largest request body the endpoints read (registration metadata, token and form posts). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -99,8 +100,6 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
     if (error instanceof OAuthError) throw error;
     throw new OAuthError('invalid_client_metadata', 'The body is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new OAuthError('invalid_client_metadata', 'The body must be a JSON object');
-  }
-  return value as Record<string, unknown>;
+  if (!isJsonObject(value)) throw new OAuthError('invalid_client_metadata', 'The body must be a JSON object');
+  return value;
 }

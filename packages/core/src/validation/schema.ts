@@ -122,11 +122,12 @@ function member<T>(schema: Schema<T>, value: unknown, key: string | number, issu
   return checked;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
+/** Whether a value is a JSON object: an object, neither `null` nor an array. */
+export const isJsonObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A JSON object with string keys, its members not checked. */
-export const record = () => custom<Record<string, unknown>>(isObject, 'must be an object');
+export const record = () => custom<Record<string, unknown>>(isJsonObject, 'must be an object');
 
 type Shape = Record<string, Schema<unknown>>;
 type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends Optional<unknown> ? K : never }[keyof S];
@@ -141,7 +142,7 @@ export type ObjectOf<S extends Shape> = {
 export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
   return {
     run(value, issues) {
-      if (!isObject(value)) {
+      if (!isJsonObject(value)) {
         issues.push({ path: [], message: 'must be an object' });
         return value as ObjectOf<S>;
       }
