@@ -34,6 +34,10 @@ type LightBody = string | Uint8Array | null;
 const PLAIN_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const PLAIN_VALUE = /^(?:[^\0\r\n\t ](?:[^\0\r\n]*[^\0\r\n\t ])?)?$/;
 
+/** Whether `Headers` would keep this field exactly as it is (a lower-case token name, a plain value). */
+export const isPlainField = (name: string, value: string): boolean =>
+  PLAIN_NAME.test(name) && PLAIN_VALUE.test(value);
+
 /** A copy of `init` headers given as a plain object that `Headers` would keep as they are; else `undefined`. */
 function plainHeaders(init: HeadersInit | undefined): Record<string, string> | undefined {
   if (init === undefined) return {};
@@ -42,7 +46,7 @@ function plainHeaders(init: HeadersInit | undefined): Record<string, string> | u
   const copy: Record<string, string> = {};
   for (const name in init) {
     const value = (init as Record<string, unknown>)[name];
-    if (typeof value !== 'string' || !PLAIN_NAME.test(name) || !PLAIN_VALUE.test(value)) return undefined;
+    if (typeof value !== 'string' || !isPlainField(name, value)) return undefined;
     copy[name] = value;
   }
   return copy;

@@ -71,7 +71,16 @@ const IDENTITY_HEADERS = [
   'cf-access-jwt-assertion',
 ];
 
-const STRIPPED_REQUEST = ['host', 'authorization', 'cookie', 'content-length', 'accept-encoding', 'origin'];
+// RFC 9110 §10.1.1: the body is read whole before it is forwarded, so `Expect: 100-continue` is answered here.
+const STRIPPED_REQUEST = [
+  'host',
+  'authorization',
+  'cookie',
+  'content-length',
+  'accept-encoding',
+  'origin',
+  'expect',
+];
 const STRIPPED_RESPONSE = new Set([...HOP_BY_HOP, 'set-cookie', 'www-authenticate', 'content-encoding']);
 
 /** RFC 9110 §7.6.1: the fields a `Connection` header names are hop-by-hop too. */
