@@ -53,7 +53,7 @@ const SCENARIOS = [
   {
     id: 'adapter-noop',
     title: '(1b) adapter-node no-op, no auth',
-    target: (s) => ({ url: `${s.memory.url}/noop` }),
+    target: (s) => ({ url: `${s.adapter.url}/` }),
   },
   {
     id: 'hono-noop',
@@ -133,18 +133,19 @@ const selectedIds = new Set(selected.map((s) => s.id));
 async function startServers(tmp) {
   const upstream = await startServer('upstream');
   const env = { BENCH_UPSTREAM: upstream.url, BENCH_PIN: PIN };
-  const [memory, sqlite, plainProxy, hono] = await Promise.all([
+  const [memory, sqlite, plainProxy, hono, adapter] = await Promise.all([
     startServer('portcullis', { ...env, BENCH_STORAGE: 'memory' }),
     startServer('portcullis', { ...env, BENCH_STORAGE: 'sqlite', BENCH_SQLITE_FILE: join(tmp, 'bench.db') }),
     startServer('plain-proxy', env),
     startServer('hono'),
+    startServer('adapter'),
   ]);
   // Real tokens, from real flows, before any load starts.
   memory.token = (await runFlow(memory.url, PIN)).access_token;
   sqlite.token = (await runFlow(sqlite.url, PIN)).access_token;
   // The SDK verifier knows the same token string, so scenario (3) sends the very same requests.
   const express = await startServer('sdk-express', { BENCH_TOKEN: memory.token });
-  return { upstream, memory, sqlite, plainProxy, express, hono };
+  return { upstream, memory, sqlite, plainProxy, express, hono, adapter };
 }
 
 async function measure(scenario, servers, seconds, warmup) {

@@ -87,15 +87,12 @@ export async function handleNodeRequest(
     useNodeUpstream();
   }
   let request: NodeRequest | undefined;
-  // The handler sees the client go away through `request.signal` (built only if it asks for it).
-  const onClose = () => {
-    if (request && !res.writableFinished) NodeRequest.disconnect(request, new Error('Client disconnected'));
-  };
-  res.on('close', onClose);
   let overLimit = false;
   let response: Response | null;
   try {
     request = new NodeRequest(req, options);
+    // The handler sees the client go away through `request.signal` (watched only if it asks for it).
+    NodeRequest.watch(request, res);
     response = await handler(request as unknown as Request);
     overLimit = NodeRequest.overLimit(request);
   } catch (error) {
@@ -116,10 +113,7 @@ export async function handleNodeRequest(
     await response?.body?.cancel().catch(() => undefined);
     response = tooLarge(options.bodyLimit ?? DEFAULT_BODY_LIMIT);
   }
-  if (response === null) {
-    res.off('close', onClose);
-    return false;
-  }
+  if (response === null) return false;
   if (res.headersSent || res.destroyed) {
     await response.body?.cancel().catch(() => undefined);
     if (overLimit) res.destroy();

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   BadRequestError,
   BodyTooLargeError,
@@ -91,6 +91,7 @@ export class NodeRequest {
   #controller: AbortController | undefined;
   #gone: Error | undefined;
   #onGone: (() => void)[] | undefined;
+  #res: ServerResponse | undefined;
   #real: Request | undefined;
   #used = false;
   #overLimit = false;
@@ -133,6 +134,26 @@ export class NodeRequest {
     return request.#overLimit;
   }
 
+  /**
+   * Lets the request watch `res` for its client going away, from the moment someone asks (`signal`,
+   * {@link whenGone}): most handlers never do, and a `close` listener per request is not free.
+   */
+  static watch(request: NodeRequest, res: ServerResponse): void {
+    request.#res = res;
+  }
+
+  /** Starts watching the response, once; a client already gone counts at once. */
+  #watch(): void {
+    const res = this.#res;
+    if (res === undefined || this.#gone) return;
+    this.#res = undefined;
+    const gone = () => {
+      if (!res.writableFinished) NodeRequest.disconnect(this, new Error('Client disconnected'));
+    };
+    if (res.destroyed || res.socket?.destroyed) gone();
+    else res.once('close', gone);
+  }
+
   /** Tells the request its client went away: `signal` aborts (now, or at once when first read). */
   static disconnect(request: NodeRequest, reason: Error): void {
     request.#gone = reason;
@@ -158,6 +179,7 @@ export class NodeRequest {
       return () => signal.removeEventListener('abort', listener);
     }
     const self = request as unknown as NodeRequest;
+    self.#watch();
     if (self.#gone) {
       listener();
       return () => undefined;
@@ -258,6 +280,7 @@ export class NodeRequest {
 
   #ownSignal(): AbortSignal {
     if (this.#controller === undefined) {
+      this.#watch();
       this.#controller = new AbortController();
       if (this.#gone) this.#controller.abort(this.#gone);
     }
