@@ -1,3 +1,4 @@
+import { responseHeader } from '../http/response-headers.js';
 import type { Authenticator, TokenInfo } from '../types.js';
 import { type McpAuthInfo, toAuthInfo } from './auth-info.js';
 import { jsonRpcError, readJsonRpcBody, requiredScopesFor, type ScopeRequirements } from './jsonrpc.js';
@@ -139,6 +140,22 @@ function closeAfter(response: Response, close: () => void): Response {
   });
 }
 
+/**
+ * Closes a stateless server and its transport. Closing, the SDK makes a "Connection closed" error for
+ * the requests still pending, even when none is: its stack trace costs more than our part of the close, so
+ * errors made during this synchronous part of the close carry none (nothing here reads them).
+ */
+function closeQuietly(server: McpServerLike, transport: WebTransport): void {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    void transport.close().catch(() => undefined);
+    void server.close().catch(() => undefined);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 const ownerOf = (info: TokenInfo): string => JSON.stringify([info.userId, info.clientId]);
 
 /**
@@ -205,18 +222,17 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
       return new Response(null, { status: 405, headers: { allow: 'POST' } });
     }
     // The SDK serves one request per stateless transport and one transport per server at a time.
-    const server = await options.server(info);
-    const transport = new (await transportFor(server))({ sessionIdGenerator: undefined, enableJsonResponse });
+    const made = options.server(info);
+    const server = made instanceof Promise ? await made : made;
+    const Transport = transports.get(server.constructor) ?? (await transportFor(server));
+    const transport = new Transport({ sessionIdGenerator: undefined, enableJsonResponse });
     await connect(server, transport);
     const response = await transport.handleRequest(request, { authInfo: toAuthInfo(info), parsedBody });
-    const close = () => {
-      void transport.close().catch(() => undefined);
-      void server.close().catch(() => undefined);
-    };
+    const close = () => closeQuietly(server, transport);
     // A JSON answer is complete when it is returned: close without re-wrapping its body, once the
     // SDK has finished its own bookkeeping of the request (closing before it aborts the finished
     // handler's AbortController: a DOMException with a stack trace, a tenth of the request's time).
-    if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+    if (!(responseHeader(response, 'content-type') ?? '').startsWith('text/event-stream')) {
       setTimeout(close, 0);
       return response;
     }

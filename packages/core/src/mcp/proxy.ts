@@ -1,3 +1,4 @@
+import { headerFields, responseHeader } from '../http/response-headers.js';
 import type { Authenticator, TokenInfo } from '../types.js';
 import { type CredentialFunction, customCredentials, type UpstreamCredentials } from './credentials.js';
 import {
@@ -9,7 +10,7 @@ import {
 } from './jsonrpc.js';
 import { EndpointSigner, rewriteEndpointEvents } from './legacy-sse.js';
 import { insufficientScope } from './step-up.js';
-import { headerFields, sendUpstream, UpstreamFailure, withHeaders } from './upstream-hop.js';
+import { sendUpstream, UpstreamFailure, withHeaders } from './upstream-hop.js';
 
 /** Options of {@link mcpProxy}. */
 export interface McpProxyOptions {
@@ -244,8 +245,7 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
       return jsonRpcError(502, -32603, 'The upstream MCP server refused the gateway credentials.', id);
     }
     const fields = headerFields(response);
-    const type = (fields instanceof Headers ? fields.get('content-type') : fields['content-type']) ?? '';
-    const isStream = type.startsWith('text/event-stream');
+    const isStream = (responseHeader(response, 'content-type') ?? '').startsWith('text/event-stream');
     const rewritten = isStream && request.method === 'GET' && response.body !== null;
     const out = returnedHeaders(fields, rewritten);
     if (isStream) {

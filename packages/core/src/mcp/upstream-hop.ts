@@ -20,19 +20,6 @@ export const UPSTREAM_TRANSPORT = Symbol.for('portcullis.upstreamTransport');
  */
 export const WITH_HEADERS = Symbol.for('portcullis.withHeaders');
 
-/**
- * A response getter giving its headers while they are still a plain object of lower-case names (the Node
- * adapter's responses have one): read as they are, instead of through a `Headers` made for it.
- */
-export const PLAIN_HEADERS = Symbol.for('portcullis.plainHeaders');
-
-/** A response's header fields: its plain object where it keeps one, else its `Headers`. */
-export function headerFields(response: Response): Headers | Readonly<Record<string, string>> {
-  return (
-    (response as Response & { [PLAIN_HEADERS]?: Record<string, string> })[PLAIN_HEADERS] ?? response.headers
-  );
-}
-
 /** One request to the upstream, as the proxy hands it to a transport. */
 export interface UpstreamExchange {
   readonly method: string;
