@@ -60,6 +60,10 @@ const gateway: Promise<string> = (async () => {
     target: 'node20',
     tsconfig: join(ROOT, 'tsconfig.json'),
     external: ['pg', 'mysql2', 'mysql2/promise', 'better-sqlite3', 'ioredis'],
+    // CommonJS dependencies bundled into ESM (undici) require Node built-ins at run time.
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
     logLevel: 'error',
   });
   symlinkSync(join(ROOT, 'packages/cli/node_modules'), join(buildDir, 'node_modules'), 'dir');
