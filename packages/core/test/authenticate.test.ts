@@ -73,6 +73,19 @@ describe('authenticate (resource side, RFC 6750)', () => {
       new Request(`${ISSUER}/mcp?access_token=${tokens.access_token}`),
     );
     expect(challengeOf(result).status).toBe(400);
+    // The same parameter name percent-encoded, beside a valid header.
+    const encoded = await server.authenticate(
+      new Request(`${ISSUER}/mcp?acc%65ss_token=${tokens.access_token}`, {
+        headers: { authorization: `Bearer ${tokens.access_token}` },
+      }),
+    );
+    expect(challengeOf(encoded).status).toBe(400);
+    const unrelated = await server.authenticate(
+      new Request(`${ISSUER}/mcp?q=%20access`, {
+        headers: { authorization: `Bearer ${tokens.access_token}` },
+      }),
+    );
+    expect(unrelated.ok).toBe(true);
   });
 
   it('refuses an expired token', async () => {

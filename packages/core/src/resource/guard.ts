@@ -48,8 +48,13 @@ export async function guardRequest(
     const value = request.headers.get(guard.credentialHeader);
     presented = value ? { scheme: 'Bearer', token: value } : null;
   } else {
-    // OAuth 2.1 §5.2.1 / RFC 9700 §2.5: tokens in the query string are refused.
-    if (new URL(request.url).searchParams.has('access_token')) {
+    // OAuth 2.1 §5.2.1 / RFC 9700 §2.5: tokens in the query string are refused (the URL is parsed only
+    // when its text could name the parameter: plainly, or percent-encoded).
+    const raw = request.url;
+    if (
+      (raw.includes('access_token') || raw.includes('%')) &&
+      new URL(raw).searchParams.has('access_token')
+    ) {
       return refuse({
         error: 'invalid_request',
         description: 'Access tokens in the query string are not accepted; use the Authorization header',
@@ -98,9 +103,12 @@ export async function guardRequest(
       });
     }
   }
-  const required = [...new Set(options.requiredScopes ?? [])];
-  const missing = required.filter((scope) => !checked.info.scopes.includes(scope));
-  if (missing.length > 0) return refuse({ ...insufficientScope(missing, required), scheme });
+  const wanted = options.requiredScopes;
+  if (wanted && wanted.length > 0) {
+    const required = [...new Set(wanted)];
+    const missing = required.filter((scope) => !checked.info.scopes.includes(scope));
+    if (missing.length > 0) return refuse({ ...insufficientScope(missing, required), scheme });
+  }
   return { ok: true, info: checked.info };
 }
 
