@@ -111,10 +111,7 @@ function returnedHeaders(
   rewritten: boolean,
 ): Record<string, string> {
   const fields = source instanceof Headers ? source : Object.entries(source);
-  const connection = source instanceof Headers ? source.get('connection') : source.connection;
-  const listed = connection
-    ? new Set(connection.split(',').map((name) => name.trim().toLowerCase()))
-    : undefined;
+  const listed = connectionListed(source instanceof Headers ? source.get('connection') : source.connection);
   const out: Record<string, string> = {};
   let coded = false;
   for (const [name, value] of fields) {
