@@ -38,6 +38,27 @@ describe('authenticate (resource side, RFC 6750)', () => {
     });
   });
 
+  // What the in-process caches hand out is shared by every request: a handler cannot change it for the next.
+  it.each([
+    ['without the token cache', {}],
+    ['with the token cache', { tokenCache: { ttlSeconds: 2 } }],
+  ])('hands out token info that a handler cannot change for later requests (%s)', async (_label, options) => {
+    const { call, tokens } = await withToken(options);
+    const first = await call(`Bearer ${tokens.access_token}`);
+    if (!first.ok) throw new Error('expected the token to verify');
+    const props = first.info.props as Record<string, unknown>;
+    expect(() => {
+      props.admin = true;
+    }).toThrow(TypeError);
+    if (Object.isFrozen(first.info.scopes)) {
+      expect(() => (first.info.scopes as string[]).push('admin')).toThrow(TypeError);
+    } else (first.info.scopes as string[]).push('admin'); // a fresh copy: changing it is harmless
+    const second = await call(`Bearer ${tokens.access_token}`);
+    if (!second.ok) throw new Error('expected the token to verify');
+    expect(second.info.scopes).toEqual(['mcp']);
+    expect(second.info.props).toEqual({});
+  });
+
   it('accepts a case-insensitive scheme', async () => {
     const { call, tokens } = await withToken();
     expect((await call(`bearer ${tokens.access_token}`)).ok).toBe(true);

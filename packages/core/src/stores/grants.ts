@@ -1,5 +1,6 @@
 import { ExpiringLru } from '../crypto/lru.js';
 import type { StoreContext } from './context.js';
+import { deepFreeze } from './frozen.js';
 import { indexGrant, unindexGrant } from './grant-index.js';
 import { type GrantRecord, type GrantSecrets, grantRecord } from './schemas.js';
 
@@ -67,7 +68,8 @@ export class GrantStore {
     if (cached) return cached;
     const opened = await this.#ctx.keys.open(grant.sealed, `grant:${grant.id}`);
     if (!opened) return null;
-    const secrets = JSON.parse(opened) as GrantSecrets;
+    // Shared by every request of this grant while cached: frozen (see deepFreeze).
+    const secrets = deepFreeze(JSON.parse(opened) as GrantSecrets);
     this.#opened.set(grant.id, { sealed: grant.sealed, secrets }, this.#ctx.now() + 60_000);
     return secrets;
   }

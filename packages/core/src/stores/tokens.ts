@@ -3,6 +3,7 @@ import { ExpiringLru } from '../crypto/lru.js';
 import type { TokenBinding } from '../token/binding.js';
 import type { ClientStore } from './clients.js';
 import { PREFIX, type StoreContext } from './context.js';
+import { deepFreeze } from './frozen.js';
 import type { GrantStore } from './grants.js';
 import type { Consumed } from './records.js';
 import { type GrantRecord, type GrantSecrets, type TokenRecord, tokenRecord } from './schemas.js';
@@ -262,7 +263,7 @@ export class TokenStore {
     if (!secrets) return null;
     const verified = { record, grant, secrets };
     const ttl = ctx.config.tokenCache?.ttlMs;
-    if (ttl) this.#verified?.set(cacheKey, verified, Math.min(now + ttl, record.expiresAt));
+    if (ttl) this.#verified?.set(cacheKey, deepFreeze(verified), Math.min(now + ttl, record.expiresAt));
     return verified;
   }
 
