@@ -87,7 +87,10 @@ const STRIPPED_RESPONSE = new Set([...HOP_BY_HOP, 'set-cookie', 'www-authenticat
 /** RFC 9110 §7.6.1: the fields a `Connection` header names are hop-by-hop too. */
 function connectionListed(connection: string | null | undefined): ReadonlySet<string> | undefined {
   if (!connection) return undefined;
-  return new Set(connection.split(',').map((name) => name.trim().toLowerCase()));
+  // The usual values name only fields that are hop-by-hop anyway.
+  const lower = connection.toLowerCase();
+  if (lower === 'keep-alive' || lower === 'close') return undefined;
+  return new Set(lower.split(',').map((name) => name.trim()));
 }
 
 /** The client's headers the upstream may see: one pass, skipping every stripped and hop-by-hop field. */
