@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isPlainField } from './node-response.js';
 import {
   BadRequestError,
   BodyTooLargeError,
@@ -55,6 +56,35 @@ function requestUrl(origin: string, path: string): string {
 
 const EMPTY = new Uint8Array(0);
 
+/** The getter `@portcullis/core` looks for to read headers still held as a plain object. */
+const PLAIN_HEADERS = Symbol.for('portcullis.plainHeaders');
+
+/**
+ * A request's head as `Headers` would hold it (lower-case names, repeated fields joined by ", "), or
+ * `null` when a field is one `Headers` would normalise or refuse (then `headers` is the way).
+ */
+function plainRequestHeaders(
+  req: IncomingMessage,
+  body: Uint8Array | undefined,
+): Record<string, string> | null {
+  const raw = req.rawHeaders;
+  const plain: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (name.startsWith(':')) continue;
+    const value = raw[i + 1] as string;
+    if (!isPlainField(name, value)) return null;
+    const seen = plain[name];
+    plain[name] = seen === undefined ? value : `${seen}, ${value}`;
+  }
+  if (body !== undefined) {
+    // A body the framework already read is sent again whole, with its own length.
+    if (plain['transfer-encoding'] !== undefined) delete plain['transfer-encoding'];
+    plain['content-length'] = String(body.byteLength);
+  }
+  return plain;
+}
+
 /** The properties of a Web `Request` that only a real `Request` answers (rarely read on a server). */
 const DELEGATED = [
   'cache',
@@ -91,6 +121,7 @@ export class NodeRequest {
   #controller: AbortController | undefined;
   #gone: Error | undefined;
   #onGone: (() => void)[] | undefined;
+  #plain: Readonly<Record<string, string>> | null | undefined;
   #res: ServerResponse | undefined;
   #real: Request | undefined;
   #used = false;
@@ -211,6 +242,17 @@ export class NodeRequest {
       }
     }
     return this.#headers;
+  }
+
+  /**
+   * The headers as a plain object (see `@portcullis/core`'s `headerFields`) while `headers` was never
+   * made (a handler may have changed those); `undefined` then, or when a field is one `Headers` would
+   * normalise or refuse.
+   */
+  get [PLAIN_HEADERS](): Readonly<Record<string, string>> | undefined {
+    if (this.#headers !== undefined || this.#real) return undefined;
+    if (this.#plain === undefined) this.#plain = plainRequestHeaders(this.#req, this.#options.body);
+    return this.#plain ?? undefined;
   }
 
   get signal(): AbortSignal {

@@ -11,7 +11,7 @@ const UPSTREAM_TRANSPORT = Symbol.for('portcullis.upstreamTransport');
 /** One upstream request as `@portcullis/core`'s proxy hands it to a transport (its `UpstreamExchange`). */
 interface UpstreamExchange {
   readonly method: string;
-  readonly headers: Headers;
+  readonly headers: Readonly<Record<string, string>> | Headers;
   readonly body?: string;
   readonly timeoutMs: number;
   readonly caller: Request;
@@ -127,7 +127,7 @@ const timeoutError = () => new DOMException('The upstream did not answer in time
  * `AbortController` per request costs more than the rest of the hop).
  */
 async function exchange(agent: Agent, url: URL, call: UpstreamExchange): Promise<Response> {
-  const headers = headerObject(call.headers);
+  const headers = call.headers instanceof Headers ? headerObject(call.headers) : call.headers;
   const abort = new EventEmitter();
   let timedOut = false;
   const timer = setTimeout(() => {

@@ -25,6 +25,28 @@ describe('NodeRequest', () => {
   const call = (path: string, init: RequestInit = {}) =>
     fetch(`${url}${path}`, init).then((r) => r.json() as Promise<Record<string, unknown>>);
 
+  it('offers its head as a plain object with the values Headers gives, until headers is made', async () => {
+    const PLAIN = Symbol.for('portcullis.plainHeaders');
+    inspect = async (request) => {
+      const before = (request as unknown as Record<symbol, Record<string, string> | undefined>)[PLAIN];
+      const web = Object.fromEntries(request.headers);
+      const after = (request as unknown as Record<symbol, unknown>)[PLAIN];
+      return { before, web, after: after ?? null };
+    };
+    const seen = await call('/plain', {
+      headers: [
+        ['X-Dup', 'a'],
+        ['x-dup', 'b'],
+        ['X-Mixed-Case', 'Value Kept'],
+      ],
+    });
+    expect(seen.before).toEqual(seen.web);
+    expect((seen.web as Record<string, string>)['x-dup']).toBe('a, b');
+    expect((seen.web as Record<string, string>)['x-mixed-case']).toBe('Value Kept');
+    // Once `headers` exists a handler may have changed it: the plain view is gone.
+    expect(seen.after).toBeNull();
+  });
+
   it('is a Request with the same method, url and headers as the eager conversion', async () => {
     inspect = async (request, req) => {
       const eager = toWebRequest(req);

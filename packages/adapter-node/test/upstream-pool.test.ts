@@ -163,6 +163,31 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
     expect(headers.authorization).toBeUndefined();
   });
 
+  it('hands a custom credential function a Headers holding the forwarded client fields', async () => {
+    const seenByStrategy: string[] = [];
+    const { url, token } = await gateway(`${upstream.url}/mcp`, () => ({
+      credentials: (_info, headers) => {
+        seenByStrategy.push(headers.get('x-client-note') ?? 'none');
+        headers.set('authorization', `Bearer ${UPSTREAM_TOKEN}`);
+      },
+    }));
+    const before = upstream.seen.length;
+    const response = await fetch(`${url}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await token('cyd')}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'x-client-note': 'from-the-client',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    });
+    expect(response.status).toBe(200);
+    expect(seenByStrategy).toEqual(['from-the-client']);
+    expect(upstream.seen[before]!['x-client-note']).toBe('from-the-client');
+    expect(upstream.seen[before]!.authorization).toBe(`Bearer ${UPSTREAM_TOKEN}`);
+  });
+
   it('streams SSE live: the first event reaches the client before the upstream finishes', async () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => {

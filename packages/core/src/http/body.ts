@@ -1,5 +1,6 @@
 import { OAuthError } from '../errors.js';
 import { isJsonObject } from '../validation/schema.js';
+import { headerOf } from './header-fields.js';
 
 /** Largest request body the endpoints read (registration metadata, token and form posts). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -50,7 +51,7 @@ export function readRequestBytes(request: Request, limit: number): Promise<Uint8
 
 /** Reads a body up to `limit` bytes, refusing larger ones with 413 before buffering them. */
 export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
+  const declared = Number(headerOf(request, 'content-length') ?? '0');
   if (declared > limit) throw tooLarge(limit);
   const bytes = await readRequestBytes(request, limit);
   if (bytes === null) throw tooLarge(limit);
@@ -65,7 +66,7 @@ const tooLarge = (limit: number) =>
   new OAuthError('invalid_request', `The request body exceeds ${limit} bytes`, 413);
 
 const mediaType = (request: Request) =>
-  (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  (headerOf(request, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
 
 /**
  * Parses an `application/x-www-form-urlencoded` body (RFC 6749 §3.2). Parameters sent more than once

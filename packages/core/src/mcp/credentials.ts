@@ -27,6 +27,23 @@ export type CredentialFunction = (
   headers: Headers,
 ) => CredentialResult | Promise<CredentialResult>;
 
+/** Sets a strategy's headers on the plain object of upstream headers (lower-case names). */
+type PlainApply = (info: TokenInfo, headers: Record<string, string>) => CredentialResult;
+
+// The built-in strategies that only set headers, as plain-object appliers: the proxy then never makes a
+// `Headers` for the upstream request. Any other strategy is handed a `Headers`, as documented.
+const plainAppliers = new WeakMap<UpstreamCredentials, PlainApply>();
+
+/** The plain-object form of a built-in strategy, or `undefined` for any other. */
+export function plainApplier(credentials: UpstreamCredentials): PlainApply | undefined {
+  return plainAppliers.get(credentials);
+}
+
+function withPlainApplier(credentials: UpstreamCredentials, apply: PlainApply): UpstreamCredentials {
+  plainAppliers.set(credentials, apply);
+  return credentials;
+}
+
 /** Header values must be visible ASCII; anything else is percent-encoded (UTF-8). */
 export function headerValue(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
@@ -48,12 +65,18 @@ export function staticToken(
   const header = options.header ?? 'authorization';
   const scheme = options.scheme === undefined ? 'Bearer' : options.scheme;
   const value = scheme ? `${scheme} ${token}` : token;
-  return {
-    headers: [header],
-    apply(_info, headers) {
-      headers.set(header, value);
+  const name = header.toLowerCase();
+  return withPlainApplier(
+    {
+      headers: [header],
+      apply(_info, headers) {
+        headers.set(header, value);
+      },
     },
-  };
+    (_info, headers) => {
+      headers[name] = value;
+    },
+  );
 }
 
 /** Options of {@link identityHeaders}. */
@@ -83,17 +106,34 @@ export function identityHeaders(options: IdentityHeaderOptions = {}): UpstreamCr
     ...(emailHeader ? [emailHeader] : []),
     ...(options.nameHeader ? [options.nameHeader] : []),
   ];
-  return {
-    headers: [...names, ...Object.keys(options.extra ?? {})],
-    apply(info, headers) {
-      const user = options.userValue === 'email' ? info.email : info.userId;
-      if (!user) return { refuse: 'The token carries no email for the upstream identity header.' };
-      headers.set(userHeader, headerValue(user));
-      if (emailHeader && info.email) headers.set(emailHeader, headerValue(info.email));
-      if (options.nameHeader && info.name) headers.set(options.nameHeader, headerValue(info.name));
-      for (const [name, value] of Object.entries(options.extra ?? {})) headers.set(name, value);
-    },
+  // The values to set for a caller, in order (later ones win, as with Headers.set).
+  const fields = (info: TokenInfo): [string, string][] | CredentialRefusal => {
+    const user = options.userValue === 'email' ? info.email : info.userId;
+    if (!user) return { refuse: 'The token carries no email for the upstream identity header.' };
+    return [
+      [userHeader, headerValue(user)],
+      ...(emailHeader && info.email ? [[emailHeader, headerValue(info.email)] as [string, string]] : []),
+      ...(options.nameHeader && info.name
+        ? [[options.nameHeader, headerValue(info.name)] as [string, string]]
+        : []),
+      ...Object.entries(options.extra ?? {}),
+    ];
   };
+  return withPlainApplier(
+    {
+      headers: [...names, ...Object.keys(options.extra ?? {})],
+      apply(info, headers) {
+        const set = fields(info);
+        if (!Array.isArray(set)) return set;
+        for (const [name, value] of set) headers.set(name, value);
+      },
+    },
+    (info, headers) => {
+      const set = fields(info);
+      if (!Array.isArray(set)) return set;
+      for (const [name, value] of set) headers[name.toLowerCase()] = value;
+    },
+  );
 }
 
 /**

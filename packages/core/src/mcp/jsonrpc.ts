@@ -1,5 +1,7 @@
 /** JSON-RPC body handling shared by the MCP wrapper and proxy: bounded reads and scope step-up. */
+
 import { readRequestBytes } from '../http/body.js';
+import { headerOf } from '../http/header-fields.js';
 
 /** Per-route and per-call scope requirements (step-up authorization). */
 export interface ScopeRequirements {
@@ -21,7 +23,7 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** Reads at most `maxBytes` of a request body as UTF-8 text; `null` when it is larger. */
 async function readBounded(request: Request, maxBytes: number): Promise<string | null> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
+  const declared = Number(headerOf(request, 'content-length') ?? '0');
   if (declared > maxBytes) return null;
   const bytes = await readRequestBytes(request, maxBytes);
   return bytes === null ? null : new TextDecoder().decode(bytes);

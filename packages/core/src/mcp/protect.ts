@@ -1,4 +1,4 @@
-import { responseHeader } from '../http/response-headers.js';
+import { headerOf } from '../http/header-fields.js';
 import type { Authenticator, TokenInfo } from '../types.js';
 import { type McpAuthInfo, toAuthInfo } from './auth-info.js';
 import { jsonRpcError, readJsonRpcBody, requiredScopesFor, type ScopeRequirements } from './jsonrpc.js';
@@ -232,7 +232,7 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
     // A JSON answer is complete when it is returned: close without re-wrapping its body, once the
     // SDK has finished its own bookkeeping of the request (closing before it aborts the finished
     // handler's AbortController: a DOMException with a stack trace, a tenth of the request's time).
-    if (!(responseHeader(response, 'content-type') ?? '').startsWith('text/event-stream')) {
+    if (!(headerOf(response, 'content-type') ?? '').startsWith('text/event-stream')) {
       setTimeout(close, 0);
       return response;
     }

@@ -1,6 +1,12 @@
-import { headerFields, responseHeader } from '../http/response-headers.js';
+import { headerFields, headerOf } from '../http/header-fields.js';
 import type { Authenticator, TokenInfo } from '../types.js';
-import { type CredentialFunction, customCredentials, type UpstreamCredentials } from './credentials.js';
+import {
+  type CredentialFunction,
+  type CredentialResult,
+  customCredentials,
+  plainApplier,
+  type UpstreamCredentials,
+} from './credentials.js';
 import {
   jsonRpcError,
   jsonRpcId,
@@ -94,15 +100,15 @@ function connectionListed(connection: string | null | undefined): ReadonlySet<st
 }
 
 /** The client's headers the upstream may see: one pass, skipping every stripped and hop-by-hop field. */
-function forwardedHeaders(source: Headers, stripped: ReadonlySet<string>): Headers {
-  const listed = connectionListed(source.get('connection'));
-  const headers = new Headers();
-  source.forEach((value, name) => {
-    if (!stripped.has(name) && !listed?.has(name)) headers.append(name, value);
-  });
+function forwardedHeaders(request: Request, stripped: ReadonlySet<string>): Record<string, string> {
+  const source = headerFields(request);
+  const fields = source instanceof Headers ? source : Object.entries(source);
+  const listed = connectionListed(source instanceof Headers ? source.get('connection') : source.connection);
+  const out: Record<string, string> = {};
+  for (const [name, value] of fields) if (!stripped.has(name) && !listed?.has(name)) out[name] = value;
   // The body is passed through as it is, so it must arrive unencoded.
-  headers.set('accept-encoding', 'identity');
-  return headers;
+  out['accept-encoding'] = 'identity';
+  return out;
 }
 
 /**
@@ -161,6 +167,7 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
       ...(options.stripHeaders ?? []),
     ].map((h) => h.toLowerCase()),
   );
+  const plain = plainApplier(credentials);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const signer = new EndpointSigner(options.sseSecret);
 
@@ -215,9 +222,15 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
       return new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } });
     }
 
-    const headers = forwardedHeaders(request.headers, stripped);
-    const applying = credentials.apply(info, headers);
-    const applied = applying instanceof Promise ? await applying : applying;
+    // The built-in strategies set their headers on the plain object; any other gets a `Headers`.
+    let headers: Record<string, string> | Headers = forwardedHeaders(request, stripped);
+    let applied: CredentialResult;
+    if (plain) applied = plain(info, headers);
+    else {
+      headers = new Headers(headers);
+      const applying = credentials.apply(info, headers);
+      applied = applying instanceof Promise ? await applying : applying;
+    }
     if (applied && 'refuse' in applied) return refuseCredentials(request, applied.refuse);
 
     let response: Response;
@@ -245,7 +258,7 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
       return jsonRpcError(502, -32603, 'The upstream MCP server refused the gateway credentials.', id);
     }
     const fields = headerFields(response);
-    const isStream = (responseHeader(response, 'content-type') ?? '').startsWith('text/event-stream');
+    const isStream = (headerOf(response, 'content-type') ?? '').startsWith('text/event-stream');
     const rewritten = isStream && request.method === 'GET' && response.body !== null;
     const out = returnedHeaders(fields, rewritten);
     if (isStream) {

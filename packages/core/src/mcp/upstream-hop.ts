@@ -23,7 +23,8 @@ export const WITH_HEADERS = Symbol.for('portcullis.withHeaders');
 /** One request to the upstream, as the proxy hands it to a transport. */
 export interface UpstreamExchange {
   readonly method: string;
-  readonly headers: Headers;
+  /** The request headers: a plain object of lower-case names, or a `Headers`. */
+  readonly headers: Readonly<Record<string, string>> | Headers;
   readonly body?: string;
   /** Time allowed until the response head, in ms; then the exchange fails with a `TimeoutError`. */
   readonly timeoutMs: number;

@@ -1,4 +1,5 @@
 /** The Bearer scheme of RFC 6750 as the resource side reads and writes it. */
+import { headerOf } from '../http/header-fields.js';
 
 /** Parameters of a `WWW-Authenticate: Bearer` challenge (RFC 6750 §3, RFC 9728 §5.1). */
 export interface BearerChallenge {
@@ -39,7 +40,7 @@ export interface PresentedToken {
 
 /** Reads the access token of the `Authorization` header in the Bearer or DPoP scheme: `null` when absent. */
 export function readAccessToken(request: Request): PresentedToken | null | 'malformed' {
-  const header = request.headers.get('authorization');
+  const header = headerOf(request, 'authorization');
   if (header === null || header.trim() === '') return null;
   // RFC 6750 §2.1 and RFC 9449 §7.1: one token68 after the scheme name (case-insensitive).
   const match = /^(Bearer|DPoP)[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i.exec(header);

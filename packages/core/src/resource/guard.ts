@@ -1,3 +1,4 @@
+import { headerOf } from '../http/header-fields.js';
 import type { AuthenticateOptions, AuthenticateResult, TokenInfo } from '../types.js';
 import { type PresentedToken, readAccessToken } from './bearer.js';
 import {
@@ -45,7 +46,7 @@ export async function guardRequest(
   };
   let presented: PresentedToken | null | 'malformed';
   if (guard.credentialHeader) {
-    const value = request.headers.get(guard.credentialHeader);
+    const value = headerOf(request, guard.credentialHeader.toLowerCase());
     presented = value ? { scheme: 'Bearer', token: value } : null;
   } else {
     // OAuth 2.1 §5.2.1 / RFC 9700 §2.5: tokens in the query string are refused (the URL is parsed only
