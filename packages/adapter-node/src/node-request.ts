@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isPlainField } from './node-response.js';
+import { isPlainField, PLAIN_HEADERS } from './node-response.js';
 import {
   BadRequestError,
   BodyTooLargeError,
@@ -55,9 +55,6 @@ function requestUrl(origin: string, path: string): string {
 }
 
 const EMPTY = new Uint8Array(0);
-
-/** The getter `@portcullis/core` looks for to read headers still held as a plain object. */
-const PLAIN_HEADERS = Symbol.for('portcullis.plainHeaders');
 
 /**
  * A request's head as `Headers` would hold it (lower-case names, repeated fields joined by ", "), or

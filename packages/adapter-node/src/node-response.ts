@@ -12,8 +12,8 @@ import { nodeBodyStream } from './request.js';
 
 /** The method `@portcullis/core`'s proxy looks for to re-head a response without a stream (see there). */
 const WITH_HEADERS = Symbol.for('portcullis.withHeaders');
-/** The getter `@portcullis/core`'s proxy looks for to read headers still held as a plain object. */
-const PLAIN_HEADERS = Symbol.for('portcullis.plainHeaders');
+/** The getter `@portcullis/core` looks for to read headers still held as a plain object (requests and responses). */
+export const PLAIN_HEADERS = Symbol.for('portcullis.plainHeaders');
 
 /** What `new Response()` takes as a body (named here: Node's types have no global `BodyInit`). */
 type ResponseBody = ConstructorParameters<typeof Response>[0];
@@ -25,7 +25,7 @@ const UndiciResponse: typeof Response =
   globalThis.Response;
 
 // Fetch standard §2.2.3: statuses whose responses have no body.
-const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+export const NULL_BODY_STATUS: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
 
 type LightBody = string | Uint8Array | null;
 

@@ -77,12 +77,7 @@ function pipeNodeBody(res: ServerResponse, node: Readable, live: boolean): Promi
 
 /** Copies status and headers (every `Set-Cookie` kept separate) from a Web `Response` onto a `ServerResponse`. */
 export function writeResponseHead(res: ServerResponse, response: Response): void {
-  const cookies = response.headers.getSetCookie();
-  response.headers.forEach((value, name) => {
-    if (name === 'set-cookie' || HOP_BY_HOP.has(name)) return;
-    res.setHeader(name, value);
-  });
-  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  for (const [name, value] of Object.entries(responseHead(response))) res.setHeader(name, value);
   res.statusCode = response.status;
   if (response.statusText) res.statusMessage = response.statusText;
 }

@@ -3,7 +3,7 @@ import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
 import { NodeRequest } from './node-request.js';
-import { isPlainField, NodeResponse } from './node-response.js';
+import { isPlainField, NodeResponse, NULL_BODY_STATUS } from './node-response.js';
 
 /** Where `@portcullis/core`'s proxy looks for the exchange form of an upstream `fetch` (see there). */
 const UPSTREAM_TRANSPORT = Symbol.for('portcullis.upstreamTransport');
@@ -81,13 +81,14 @@ const DECODERS: Record<string, () => Transform> = {
 /** Bodies up to this size with a declared length are read whole, then sent in one write. */
 const BUFFERED_BODY_BYTES = 64 * 1024;
 
-// Fetch standard §2.2.3: statuses whose responses have no body.
-const NULL_BODY_STATUS = new Set([204, 205, 304]);
-
-/** What an upstream answer's head says about how its body is to be passed on. */
-function bodyHandling(fields: Dispatcher.ResponseData['headers']): 'whole' | 'stream' | 'decode' {
+/**
+ * What an upstream answer's head says about how its body is to be passed on: read whole, streamed as
+ * it is, or streamed through the decoder of its content coding.
+ */
+function bodyHandling(fields: Dispatcher.ResponseData['headers']): 'whole' | 'stream' | (() => Transform) {
   const coding = fields['content-encoding'];
-  if (typeof coding === 'string' && DECODERS[coding.trim().toLowerCase()]) return 'decode';
+  const decoder = typeof coding === 'string' ? DECODERS[coding.trim().toLowerCase()] : undefined;
+  if (decoder) return decoder;
   const type = fields['content-type'];
   const declared = Number(fields['content-length'] ?? Number.NaN);
   const events = typeof type === 'string' && type.startsWith('text/event-stream');
@@ -110,13 +111,33 @@ async function upstreamResponse(data: Dispatcher.ResponseData): Promise<Response
     return NodeResponse.ofBytes(bytes, init);
   }
   let body: Readable = data.body;
-  if (handling === 'decode') {
-    const coding = String(data.headers['content-encoding']).trim().toLowerCase();
-    const decoder = (DECODERS[coding] as () => Transform)();
+  if (handling !== 'stream') {
+    const decoder = handling();
     pipeline(data.body, decoder, () => undefined);
     body = decoder;
   }
   return NodeResponse.fromNode(body, init);
+}
+
+/** One request over the pool: the head waits as long as the caller lets it, bodies are never cut. */
+function poolRequest(
+  agent: Agent,
+  url: URL,
+  method: string,
+  headers: Readonly<Record<string, string>>,
+  body: string | Uint8Array | null,
+  signal: EventEmitter | AbortSignal | undefined,
+): Promise<Dispatcher.ResponseData> {
+  return agent.request({
+    origin: url.origin,
+    path: url.pathname + url.search,
+    method: method as Dispatcher.HttpMethod,
+    headers,
+    body,
+    ...(signal ? { signal } : {}),
+    bodyTimeout: 0,
+    headersTimeout: 0,
+  });
 }
 
 const timeoutError = () => new DOMException('The upstream did not answer in time', 'TimeoutError');
@@ -137,16 +158,7 @@ async function exchange(agent: Agent, url: URL, call: UpstreamExchange): Promise
   // The client going away ends the exchange: before the answer here, after it through the body pipe.
   const unwatch = NodeRequest.whenGone(call.caller, () => abort.emit('abort'));
   try {
-    const data = await agent.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: call.method as Dispatcher.HttpMethod,
-      headers,
-      body: call.body ?? null,
-      signal: abort,
-      bodyTimeout: 0,
-      headersTimeout: 0,
-    });
+    const data = await poolRequest(agent, url, call.method, headers, call.body ?? null, abort);
     data.body.once('close', unwatch);
     return await upstreamResponse(data);
   } catch (error) {
@@ -193,16 +205,14 @@ export function nodeUpstreamFetch(options: NodeUpstreamOptions = {}): UpstreamFe
     }
     const signal = init.signal ?? undefined;
     if (signal?.aborted) throw signal.reason;
-    const data = await agent.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
-      headers: headerObject(init.headers),
-      body: body ?? null,
-      ...(signal ? { signal } : {}),
-      bodyTimeout: 0,
-      headersTimeout: 0,
-    });
+    const data = await poolRequest(
+      agent,
+      url,
+      init.method ?? 'GET',
+      headerObject(init.headers),
+      body ?? null,
+      signal,
+    );
     return upstreamResponse(data);
   };
   const transport: UpstreamTransport = (url, call) => exchange(agent, url, call);
