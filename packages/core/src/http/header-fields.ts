@@ -18,8 +18,17 @@ export function headerFields(message: Request | Response): Headers | Readonly<Re
   );
 }
 
+/** One field (lower-case `name`) of what {@link headerFields} gave. */
+export function fieldOf(fields: Headers | Readonly<Record<string, string>>, name: string): string | null {
+  return fields instanceof Headers ? fields.get(name) : (fields[name] ?? null);
+}
+
+/** Every `[name, value]` of what {@link headerFields} gave. */
+export function fieldEntries(fields: Headers | Readonly<Record<string, string>>): Iterable<[string, string]> {
+  return fields instanceof Headers ? fields : Object.entries(fields);
+}
+
 /** One header of a request or response (lower-case `name`), read as {@link headerFields} does. */
 export function headerOf(message: Request | Response, name: string): string | null {
-  const fields = headerFields(message);
-  return fields instanceof Headers ? fields.get(name) : (fields[name] ?? null);
+  return fieldOf(headerFields(message), name);
 }

@@ -50,10 +50,15 @@ const loadV1 = () =>
   ));
 const transports = new WeakMap<object, WebTransportClass>();
 
-/** The transport class of the SDK line `server` comes from (looked up once per server class). */
-async function transportFor(server: McpServerLike): Promise<WebTransportClass> {
-  const known = transports.get(server.constructor);
-  if (known) return known;
+/**
+ * The transport class of the SDK line `server` comes from: at once when its server class was seen
+ * before, else once the SDKs are loaded.
+ */
+function transportFor(server: McpServerLike): WebTransportClass | Promise<WebTransportClass> {
+  return transports.get(server.constructor) ?? findTransport(server);
+}
+
+async function findTransport(server: McpServerLike): Promise<WebTransportClass> {
   const two = await loadV2();
   const found = two?.owns(server) ? two.transport : ((await loadV1()) ?? two?.transport);
   if (!found)
@@ -224,7 +229,7 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
     // The SDK serves one request per stateless transport and one transport per server at a time.
     const made = options.server(info);
     const server = made instanceof Promise ? await made : made;
-    const Transport = transports.get(server.constructor) ?? (await transportFor(server));
+    const Transport = await transportFor(server);
     const transport = new Transport({ sessionIdGenerator: undefined, enableJsonResponse });
     await connect(server, transport);
     const response = await transport.handleRequest(request, { authInfo: toAuthInfo(info), parsedBody });

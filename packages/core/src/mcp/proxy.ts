@@ -1,4 +1,4 @@
-import { headerFields, headerOf } from '../http/header-fields.js';
+import { fieldEntries, fieldOf, headerFields, headerOf } from '../http/header-fields.js';
 import type { Authenticator, TokenInfo } from '../types.js';
 import {
   type CredentialFunction,
@@ -99,13 +99,19 @@ function connectionListed(connection: string | null | undefined): ReadonlySet<st
   return new Set(lower.split(',').map((name) => name.trim()));
 }
 
-/** The client's headers the upstream may see: one pass, skipping every stripped and hop-by-hop field. */
-function forwardedHeaders(request: Request, stripped: ReadonlySet<string>): Record<string, string> {
-  const source = headerFields(request);
-  const fields = source instanceof Headers ? source : Object.entries(source);
-  const listed = connectionListed(source instanceof Headers ? source.get('connection') : source.connection);
+/** The fields of a message, in one pass, without the `dropped` ones and those its `Connection` lists. */
+function keptFields(message: Request | Response, dropped: ReadonlySet<string>): Record<string, string> {
+  const fields = headerFields(message);
+  const listed = connectionListed(fieldOf(fields, 'connection'));
   const out: Record<string, string> = {};
-  for (const [name, value] of fields) if (!stripped.has(name) && !listed?.has(name)) out[name] = value;
+  for (const [name, value] of fieldEntries(fields))
+    if (!dropped.has(name) && !listed?.has(name)) out[name] = value;
+  return out;
+}
+
+/** The client's headers the upstream may see: every stripped and hop-by-hop field left out. */
+function forwardedHeaders(request: Request, stripped: ReadonlySet<string>): Record<string, string> {
+  const out = keptFields(request, stripped);
   // The body is passed through as it is, so it must arrive unencoded.
   out['accept-encoding'] = 'identity';
   return out;
@@ -115,19 +121,9 @@ function forwardedHeaders(request: Request, stripped: ReadonlySet<string>): Reco
  * The upstream's headers the client may see. `Content-Length` stays when the body is forwarded byte for
  * byte; it goes when the transport decoded a `Content-Encoding` or the body is rewritten.
  */
-function returnedHeaders(
-  source: Headers | Readonly<Record<string, string>>,
-  rewritten: boolean,
-): Record<string, string> {
-  const fields = source instanceof Headers ? source : Object.entries(source);
-  const listed = connectionListed(source instanceof Headers ? source.get('connection') : source.connection);
-  const out: Record<string, string> = {};
-  let coded = false;
-  for (const [name, value] of fields) {
-    if (name === 'content-encoding') coded = true;
-    if (!STRIPPED_RESPONSE.has(name) && !listed?.has(name)) out[name] = value;
-  }
-  if (rewritten || coded) delete out['content-length'];
+function returnedHeaders(response: Response, rewritten: boolean): Record<string, string> {
+  const out = keptFields(response, STRIPPED_RESPONSE);
+  if (rewritten || headerOf(response, 'content-encoding') !== null) delete out['content-length'];
   return out;
 }
 
@@ -257,10 +253,9 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
       // The upstream refused the proxy's own credentials: not something the client can fix by re-authorizing.
       return jsonRpcError(502, -32603, 'The upstream MCP server refused the gateway credentials.', id);
     }
-    const fields = headerFields(response);
     const isStream = (headerOf(response, 'content-type') ?? '').startsWith('text/event-stream');
     const rewritten = isStream && request.method === 'GET' && response.body !== null;
-    const out = returnedHeaders(fields, rewritten);
+    const out = returnedHeaders(response, rewritten);
     if (isStream) {
       out['cache-control'] = 'no-cache';
       out['x-accel-buffering'] = 'no';
