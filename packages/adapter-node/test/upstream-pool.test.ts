@@ -2,7 +2,7 @@
  * mcpProxy on Node with the default upstream transport the adapter registers (a keep-alive pool over
  * node:http), end to end: a real SDK client → toNodeListener → mcpProxy → a real upstream.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -186,6 +186,37 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
     expect(seenByStrategy).toEqual(['from-the-client']);
     expect(upstream.seen[before]!['x-client-note']).toBe('from-the-client');
     expect(upstream.seen[before]!.authorization).toBe(`Bearer ${UPSTREAM_TOKEN}`);
+  });
+
+  it('answers Expect: 100-continue itself and does not forward it (RFC 9110 §10.1.1)', async () => {
+    const { url, token } = await gateway(`${upstream.url}/mcp`);
+    const before = upstream.seen.length;
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+    const authorization = `Bearer ${await token('dee')}`;
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const outgoing = httpRequest(`${url}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'content-length': Buffer.byteLength(body),
+          expect: '100-continue',
+        },
+      });
+      outgoing.on('continue', () => outgoing.end(body));
+      outgoing.on('response', (incoming) => {
+        let text = '';
+        incoming.setEncoding('utf8').on('data', (chunk: string) => {
+          text += chunk;
+        });
+        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, text }));
+      });
+      outgoing.on('error', reject);
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.text).toContain('echo');
+    expect(upstream.seen[before]!.expect).toBeUndefined();
   });
 
   it('streams SSE live: the first event reaches the client before the upstream finishes', async () => {
