@@ -106,7 +106,23 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
         scope: 'mcp',
         email: `${sub}@corp.test`,
       });
-    return { url, token };
+    /** POSTs one JSON-RPC message to the gateway as `sub` (more headers and init from `extra`). */
+    const post = async (
+      sub: string,
+      message: Record<string, unknown>,
+      extra: { headers?: Record<string, string>; signal?: AbortSignal } = {},
+    ) =>
+      fetch(`${url}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${await token(sub)}`,
+          'content-type': 'application/json',
+          ...extra.headers,
+        },
+        body: JSON.stringify(message),
+        ...(extra.signal ? { signal: extra.signal } : {}),
+      });
+    return { url, token, post };
   }
 
   it('serves a real SDK client over Streamable HTTP, reusing upstream connections, never forwarding the client token', async () => {
@@ -138,21 +154,21 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
   });
 
   it('strips spoofed identity headers and sends the configured ones', async () => {
-    const { url, token } = await gateway(`${upstream.url}/mcp`, () => ({
+    const { post } = await gateway(`${upstream.url}/mcp`, () => ({
       credentials: identityHeaders({ extra: { 'x-upstream-secret': 'shared-secret-for-upstream' } }),
     }));
     const before = upstream.seen.length;
-    const response = await fetch(`${url}/mcp`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${await token('bob')}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'x-forwarded-user': 'root',
-        'x-remote-user': 'root',
+    const response = await post(
+      'bob',
+      { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} },
+      {
+        headers: {
+          accept: 'application/json, text/event-stream',
+          'x-forwarded-user': 'root',
+          'x-remote-user': 'root',
+        },
       },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
-    });
+    );
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('echo');
     const headers = upstream.seen[before]!;
@@ -165,23 +181,20 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
 
   it('hands a custom credential function a Headers holding the forwarded client fields', async () => {
     const seenByStrategy: string[] = [];
-    const { url, token } = await gateway(`${upstream.url}/mcp`, () => ({
+    const { post } = await gateway(`${upstream.url}/mcp`, () => ({
       credentials: (_info, headers) => {
         seenByStrategy.push(headers.get('x-client-note') ?? 'none');
         headers.set('authorization', `Bearer ${UPSTREAM_TOKEN}`);
       },
     }));
     const before = upstream.seen.length;
-    const response = await fetch(`${url}/mcp`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${await token('cyd')}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'x-client-note': 'from-the-client',
+    const response = await post(
+      'cyd',
+      { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} },
+      {
+        headers: { accept: 'application/json, text/event-stream', 'x-client-note': 'from-the-client' },
       },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
-    });
+    );
     expect(response.status).toBe(200);
     expect(seenByStrategy).toEqual(['from-the-client']);
     expect(upstream.seen[before]!['x-client-note']).toBe('from-the-client');
@@ -235,11 +248,12 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
       finished = true;
     });
     closers.push(slow.close);
-    const { url, token } = await gateway(`${slow.url}/mcp`);
-    const response = await fetch(`${url}/mcp`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${await token('dan')}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x' } }),
+    const { post } = await gateway(`${slow.url}/mcp`);
+    const response = await post('dan', {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'x' },
     });
     expect(response.headers.get('content-type')).toBe('text/event-stream');
     const reader = response.body!.getReader();
@@ -273,14 +287,13 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
       });
     });
     closers.push(endless.close);
-    const { url, token } = await gateway(`${endless.url}/mcp`);
+    const { post } = await gateway(`${endless.url}/mcp`);
     const controller = new AbortController();
-    const response = await fetch(`${url}/mcp`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${await token('erin')}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
-      signal: controller.signal,
-    });
+    const response = await post(
+      'erin',
+      { jsonrpc: '2.0', id: 1, method: 'ping' },
+      { signal: controller.signal },
+    );
     const reader = response.body!.getReader();
     await reader.read();
     controller.abort();
@@ -294,12 +307,8 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
       setTimeout(() => res.destroy(), 20);
     });
     closers.push(broken.close);
-    const { url, token } = await gateway(`${broken.url}/mcp`);
-    const response = await fetch(`${url}/mcp`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${await token('fay')}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'ping' }),
-    });
+    const { post } = await gateway(`${broken.url}/mcp`);
+    const response = await post('fay', { jsonrpc: '2.0', id: 7, method: 'ping' });
     expect(response.status).toBe(502);
     expect(await response.json()).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32603 } });
   });
@@ -311,12 +320,8 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
       setTimeout(() => res.destroy(), 20);
     });
     closers.push(broken.close);
-    const { url, token } = await gateway(`${broken.url}/mcp`);
-    const response = await fetch(`${url}/mcp`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${await token('fay')}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
-    });
+    const { post } = await gateway(`${broken.url}/mcp`);
+    const response = await post('fay', { jsonrpc: '2.0', id: 1, method: 'ping' });
     await expect(response.text()).rejects.toThrow();
   });
 
@@ -342,12 +347,8 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
         res.end(body);
       });
       closers.push(coded.close);
-      const { url, token } = await gateway(`${coded.url}/mcp`, configure);
-      const response = await fetch(`${url}/mcp`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${await token('hal')}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'ping' }),
-      });
+      const { post } = await gateway(`${coded.url}/mcp`, configure);
+      const response = await post('hal', { jsonrpc: '2.0', id: 3, method: 'ping' });
       expect(response.status).toBe(200);
       expect(await response.text()).toBe(answer);
       expect(response.headers.get('content-encoding')).toBeNull();
@@ -366,12 +367,8 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
         res.end(answer);
       });
       closers.push(plain.close);
-      const { url, token } = await gateway(`${plain.url}/mcp`, configure);
-      const response = await fetch(`${url}/mcp`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${await token('ida')}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'ping' }),
-      });
+      const { post } = await gateway(`${plain.url}/mcp`, configure);
+      const response = await post('ida', { jsonrpc: '2.0', id: 4, method: 'ping' });
       expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(answer)));
       expect(response.headers.get('transfer-encoding')).toBeNull();
       expect(await response.text()).toBe(answer);
