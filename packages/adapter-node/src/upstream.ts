@@ -1,23 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { UpstreamExchange, UpstreamTransport } from '@portcullis/core/mcp';
 import { Agent, type Dispatcher } from 'undici';
 import { NodeRequest } from './node-request.js';
 import { isPlainField, NodeResponse, NULL_BODY_STATUS } from './node-response.js';
 
 /** Where `@portcullis/core`'s proxy looks for the exchange form of an upstream `fetch` (see there). */
 const UPSTREAM_TRANSPORT = Symbol.for('portcullis.upstreamTransport');
-
-/** One upstream request as `@portcullis/core`'s proxy hands it to a transport (its `UpstreamExchange`). */
-interface UpstreamExchange {
-  readonly method: string;
-  readonly headers: Readonly<Record<string, string>> | Headers;
-  readonly body?: string;
-  readonly timeoutMs: number;
-  readonly caller: Request;
-}
-
-type UpstreamTransport = (url: URL, call: UpstreamExchange) => Promise<Response>;
 
 /** Options of {@link nodeUpstreamFetch}. */
 export interface NodeUpstreamOptions {

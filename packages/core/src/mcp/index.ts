@@ -28,3 +28,4 @@ export type { McpServerLike, McpSessionOptions, ProtectMcpServerOptions } from '
 export { protectMcpServer } from './protect.js';
 export type { McpProxyOptions } from './proxy.js';
 export { mcpProxy } from './proxy.js';
+export type { UpstreamExchange, UpstreamTransport } from './upstream-hop.js';

@@ -20,7 +20,10 @@ export const UPSTREAM_TRANSPORT = Symbol.for('portcullis.upstreamTransport');
  */
 export const WITH_HEADERS = Symbol.for('portcullis.withHeaders');
 
-/** One request to the upstream, as the proxy hands it to a transport. */
+/**
+ * One request to the upstream, as `mcpProxy` hands it to a runtime adapter's transport (the contract a
+ * transport registered by an adapter implements; `@portcullis/adapter-node`'s pool is one).
+ */
 export interface UpstreamExchange {
   readonly method: string;
   /** The request headers: a plain object of lower-case names, or a `Headers`. */
@@ -32,7 +35,10 @@ export interface UpstreamExchange {
   readonly caller: Request;
 }
 
-/** Carries one exchange; rejects with an error named `TimeoutError` when the upstream is too slow. */
+/**
+ * A runtime adapter's upstream transport: carries one exchange, and rejects with an error named
+ * `TimeoutError` when the upstream is too slow.
+ */
 export type UpstreamTransport = (url: URL, exchange: UpstreamExchange) => Promise<Response>;
 
 /** Why an exchange failed: too slow, or not reachable at all. */
