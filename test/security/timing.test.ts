@@ -125,7 +125,9 @@ const cases: SecurityCase[] = [
       const { action, fields } = await openPinPage(browser, await authorizeUrl(clientId));
       const verify = vi.spyOn(crypto.subtle, 'verify');
       try {
-        const forged = `${fields.csrf!.slice(0, -1)}${fields.csrf!.endsWith('A') ? 'B' : 'A'}`;
+        // The first character carries six MAC bits (the last one has unused bits, and an 'A' → 'B' there
+        // is a non-canonical encoding, refused before any MAC is checked).
+        const forged = `${fields.csrf!.startsWith('A') ? 'B' : 'A'}${fields.csrf!.slice(1)}`;
         const response = await submit(browser, action, { ...fields, csrf: forged, pin: PIN });
         expect(response.status).toBe(403);
         expect(verify).toHaveBeenCalledWith('HMAC', expect.anything(), expect.anything(), expect.anything());
