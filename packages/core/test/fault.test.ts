@@ -11,11 +11,19 @@ import {
   VERIFIER,
 } from './helpers.js';
 
-/** A storage that fails the chosen operations on demand (fault injection). */
+/**
+ * A storage that fails the chosen operations on demand (fault injection), run both as a networked
+ * storage (calls under the timeout) and as an in-process one (`inProcess`: calls without a timer).
+ */
 class FlakyStorage implements Storage {
-  readonly capabilities = { atomic: true };
+  readonly capabilities: Storage['capabilities'];
   failing = new Set<string>();
-  constructor(readonly inner: MemoryStorage) {}
+  constructor(
+    readonly inner: MemoryStorage,
+    inProcess: boolean,
+  ) {
+    this.capabilities = { atomic: true, inProcess };
+  }
   #guard(op: string, kind: string) {
     if (this.failing.has(op) || this.failing.has(`${op}:${kind}`))
       throw new Error('connection reset by peer (secret=hunter2)');
@@ -42,9 +50,12 @@ class FlakyStorage implements Storage {
   }
 }
 
-describe('storage faults', () => {
+describe.each([
+  ['a networked storage', false],
+  ['an in-process storage', true],
+])('storage faults of %s', (_, inProcess) => {
   it('registration, token and authenticate answer 503 temporarily_unavailable without leaking the cause', async () => {
-    const storage = new FlakyStorage(new MemoryStorage());
+    const storage = new FlakyStorage(new MemoryStorage(), inProcess);
     const { server } = makeServer({ storage });
     storage.failing.add('put');
     const reg = await registerClient(server.fetch);
@@ -71,7 +82,7 @@ describe('storage faults', () => {
   });
 
   it('a failure while writing the code leaves no usable grant or code behind', async () => {
-    const storage = new FlakyStorage(new MemoryStorage());
+    const storage = new FlakyStorage(new MemoryStorage(), inProcess);
     const { server, events } = makeServer({ storage });
     const { body: client } = await registerClient(server.fetch);
     storage.failing.add('put:code');
@@ -116,5 +127,28 @@ describe('storage timeouts', () => {
       new Request(`${ISSUER}/mcp`, { headers: { authorization: 'Bearer pcat_x' } }),
     );
     expect(!auth.ok && auth.response.status).toBe(503);
+  });
+
+  it('an in-process storage gets no timer and no signal, and one that throws at once still gives 503', async () => {
+    const inner = new MemoryStorage();
+    const seen: unknown[] = [];
+    const throwing: Storage = {
+      capabilities: { atomic: true, inProcess: true },
+      get: (_kind, _key, options) => {
+        seen.push(options?.signal);
+        throw new Error('disk I/O error (secret=hunter2)');
+      },
+      put: (k, key, v, e) => inner.put(k, key, v, e),
+      delete: (k, key) => inner.delete(k, key),
+      consume: (k, key, n) => inner.consume(k, key, n),
+      increment: (k, key, e) => inner.increment(k, key, e),
+    };
+    const { server } = makeServer({ storage: throwing });
+    const auth = await server.authenticate(
+      new Request(`${ISSUER}/mcp`, { headers: { authorization: 'Bearer pcat_x' } }),
+    );
+    expect(!auth.ok && auth.response.status).toBe(503);
+    expect(!auth.ok && (await auth.response.text())).not.toContain('hunter2');
+    expect(seen).toEqual([undefined]);
   });
 });

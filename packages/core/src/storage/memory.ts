@@ -26,8 +26,8 @@ export interface ClockOption {
  * servers and development.
  */
 export class MemoryStorage implements Storage {
-  /** Atomic within this process: JavaScript runs one operation at a time on its maps. */
-  readonly capabilities: StorageCapabilities = { atomic: true };
+  /** Atomic within this process: JavaScript runs one operation at a time on its maps, none can stall. */
+  readonly capabilities: StorageCapabilities = { atomic: true, inProcess: true };
   readonly #entries = new Map<string, Entry>();
   readonly #now: () => number;
 

@@ -81,6 +81,12 @@ export interface StorageCapabilities {
    * (Cloudflare KV) must say `false`; the core then refuses to run unless told it is a single instance.
    */
   readonly atomic: boolean;
+  /**
+   * `true` when every operation runs in this process without waiting on I/O or on other processes
+   * (an in-memory map, embedded SQLite), so none can stall: the core then arms no
+   * `storageTimeoutMs` timeout for its calls. Leave it out for anything behind a network.
+   */
+  readonly inProcess?: boolean;
 }
 
 /**

@@ -42,7 +42,12 @@ export class Records {
   ) {}
 
   #call<T>(operation: string, fn: (options: StorageCallOptions) => Promise<T>): Promise<T> {
-    return this.observe ? this.#observed(this.observe, operation, fn) : this.#timed(operation, fn);
+    return this.observe ? this.#observed(this.observe, operation, fn) : this.#guarded(operation, fn);
+  }
+
+  /** A call under the timeout, unless the storage runs in process and so cannot stall. */
+  #guarded<T>(operation: string, fn: (options: StorageCallOptions) => Promise<T>): Promise<T> {
+    return this.storage.capabilities.inProcess ? inProcess(operation, fn) : this.#timed(operation, fn);
   }
 
   async #observed<T>(
@@ -54,7 +59,7 @@ export class Records {
     const [op = operation, kind] = operation.split(' ') as [string, RecordKind];
     let ok = false;
     try {
-      const result = await this.#timed(operation, fn);
+      const result = await this.#guarded(operation, fn);
       ok = true;
       return result;
     } finally {
@@ -181,6 +186,19 @@ export class Records {
 
   increment(kind: RecordKind, key: string, expiresAt: number): Promise<number> {
     return this.#call(`increment ${kind}`, (o) => this.storage.increment(kind, key, expiresAt, o));
+  }
+}
+
+const NO_SIGNAL: StorageCallOptions = {};
+
+/** A call to an in-process storage: no timer, no abort signal; a failure still becomes a 503. */
+function inProcess<T>(operation: string, fn: (options: StorageCallOptions) => Promise<T>): Promise<T> {
+  try {
+    return fn(NO_SIGNAL).catch((error: unknown) => {
+      throw new StorageUnavailableError(operation, error);
+    });
+  } catch (error) {
+    return Promise.reject(new StorageUnavailableError(operation, error));
   }
 }
 
