@@ -11,7 +11,6 @@ import { LIVE_PIN, type LiveServer, startLiveServer } from '../../../../test/sup
 import { manualClock } from '../helpers.js';
 import { codeFlow } from './flow.js';
 
-const HOUR = 3600_000;
 const clock = manualClock(Date.now());
 let live: LiveServer;
 
