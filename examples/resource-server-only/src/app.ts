@@ -4,7 +4,7 @@ import {
   jwtVerifier,
   type TokenVerifier,
 } from '@portcullis/core';
-import { identityHeaders, mcpProxy } from '@portcullis/core/mcp';
+import { identityHeaders, legacySse, mcpProxy } from '@portcullis/core/mcp';
 import { cloudflareAccessVerifier } from '@portcullis/core/upstreams';
 import type { Config } from './config.js';
 
@@ -48,6 +48,8 @@ export function createApp(config: Config) {
       emailHeader: config.emailHeader,
       userValue: config.userValue,
     }),
+    // Legacy HTTP+SSE upstreams (MCP 2024-11-05) too: their `endpoint` event becomes a signed URL here.
+    legacySse: legacySse(),
   });
 
   async function fetch(request: Request): Promise<Response> {

@@ -12,7 +12,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createResourceServer, jwtVerifier } from '@portcullis/core';
-import { identityHeaders, mcpProxy, staticToken } from '@portcullis/core/mcp';
+import { identityHeaders, legacySse, mcpProxy, staticToken } from '@portcullis/core/mcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type LocalIssuer,
@@ -413,7 +413,7 @@ describe('mcpProxy over the Node upstream pool (the adapter default)', () => {
       res.end();
     });
     closers.push(legacy.close);
-    const { url, token } = await gateway(`${legacy.url}/sse`);
+    const { url, token } = await gateway(`${legacy.url}/sse`, () => ({ legacySse: legacySse() }));
     const client = new Client({ name: 'legacy', version: '1' });
     await client.connect(
       new SSEClientTransport(new URL(`${url}/mcp`), {

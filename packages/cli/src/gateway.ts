@@ -22,6 +22,7 @@ import {
 import { jwks, type SigningKeys, signingKeys } from '@portcullis/core/extensions';
 import {
   identityHeaders,
+  legacySse,
   mcpProxy,
   protectMcpServer,
   signedIdentity,
@@ -289,6 +290,8 @@ export async function startGateway(
         upstream: config.upstreamMcpUrl,
         authenticator: as,
         credentials: upstreamCredentials(config, issuer, keys),
+        // The gateway proxies legacy HTTP+SSE upstreams too (MCP 2024-11-05).
+        legacySse: legacySse(),
       })
     : protectMcpServer({ authenticator: as, server: () => createDemoMcpServer() });
   if (metrics && config.upstreamMcpUrl) {

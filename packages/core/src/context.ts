@@ -15,9 +15,9 @@ import { GrantStore } from './stores/grants.js';
 import { PendingStore } from './stores/pending.js';
 import { Records } from './stores/records.js';
 import { TokenStore } from './stores/tokens.js';
-import { UpstreamTokenStore } from './stores/upstream-tokens.js';
 import type { TokenProofCheck } from './token/binding.js';
 import type { AccessTokenFormat } from './token/format.js';
+import type { UpstreamTokenKeeper } from './upstream.js';
 
 /** The one hook of its kind the extensions install, if any (two would contradict each other). */
 function single<T>(extensions: readonly Extension[], hook: (e: Extension) => T | undefined): T | undefined {
@@ -38,8 +38,8 @@ export class Core implements StoreContext {
   readonly clients: ClientStore;
   readonly grants: GrantStore;
   readonly tokens: TokenStore;
-  /** Refreshed upstream IdP tokens of grants. */
-  readonly upstreamTokens: UpstreamTokenStore;
+  /** Keeps the upstream IdP tokens of grants current, when the identity upstream brings the support. */
+  readonly upstreamTokens: UpstreamTokenKeeper | undefined;
   readonly codes: CodeStore;
   readonly pending: PendingStore;
   readonly consents: ConsentStore;
@@ -81,7 +81,7 @@ export class Core implements StoreContext {
     };
     this.grants = new GrantStore(this);
     this.clients = new ClientStore(this, (clientId) => this.tokens.forgetClient(clientId));
-    this.upstreamTokens = new UpstreamTokenStore(this, this.grants);
+    this.upstreamTokens = this.config.upstream.upstreamTokens?.(this);
     this.tokens = new TokenStore(this, this.grants, this.clients, this.upstreamTokens);
     this.codes = new CodeStore(this);
     this.pending = new PendingStore(this);

@@ -112,4 +112,7 @@ export type {
   UpstreamOutcome,
   UpstreamRefresh,
   UpstreamRoute,
+  UpstreamTokenIdp,
+  UpstreamTokenKeeper,
+  UpstreamTokenSupport,
 } from './upstream.js';

@@ -1,4 +1,12 @@
-import type { Identity, PendingAuthorization, UpstreamToken } from './types.js';
+import type { Core } from './context.js';
+import type { GrantRecord } from './stores/schemas.js';
+import type {
+  Identity,
+  PendingAuthorization,
+  TokenInfo,
+  UpstreamToken,
+  UpstreamTokenResult,
+} from './types.js';
 
 /** A route an identity upstream serves, relative to the issuer's base path (e.g. `/callback`). */
 export interface UpstreamRoute {
@@ -97,14 +105,41 @@ export interface IdentityUpstream {
   /** Handles a request to one of {@link routes}. */
   handle(request: Request, ctx: UpstreamContext): Promise<UpstreamOutcome>;
   /**
-   * Optional: exchanges the refresh token of an upstream token captured at login for a new one
-   * (RFC 6749 §6), so proxies calling upstream as the user keep working after the IdP token expires.
-   * Only called for a token with a `refreshToken`; the core makes sure one refresh runs at a time.
+   * Optional: keeps the IdP tokens this upstream captures at login (`Identity.upstreamToken`) current,
+   * made by `refreshableUpstreamTokens` (`@portcullis/core/upstreams`); the OAuth 2 and OIDC upstreams
+   * set it. Without it, `upstreamToken(info)` gives the token captured at login until it expires, and
+   * nothing is revoked at the IdP.
    */
-  refreshUpstreamToken?(token: UpstreamToken, now: number): Promise<UpstreamRefresh>;
-  /** Optional: revokes an upstream token at the IdP (RFC 7009) when its grant is revoked; best effort. */
-  revokeUpstreamToken?(token: UpstreamToken): Promise<void>;
+  readonly upstreamTokens?: UpstreamTokenSupport;
 }
+
+/** How an IdP refreshes and revokes the tokens an upstream captured at login (`refreshableUpstreamTokens`). */
+export interface UpstreamTokenIdp {
+  /**
+   * Exchanges the refresh token of an upstream token for a new one (RFC 6749 §6), so proxies calling
+   * upstream as the user keep working after the IdP token expires. Only called for a token with a
+   * `refreshToken`; the core makes sure one refresh runs at a time.
+   */
+  refresh?(token: UpstreamToken, now: number): Promise<UpstreamRefresh>;
+  /** Revokes an upstream token at the IdP (RFC 7009) when its grant is revoked; best effort. */
+  revoke?(token: UpstreamToken): Promise<void>;
+}
+
+/**
+ * What the core asks of an upstream's {@link IdentityUpstream.upstreamTokens} support, attached to one
+ * server. Made by `refreshableUpstreamTokens`; applications do not implement it.
+ */
+export interface UpstreamTokenKeeper {
+  /** The current upstream token of a caller `authenticate` verified (the server's `upstreamToken(info)`). */
+  current(info: TokenInfo): Promise<UpstreamTokenResult>;
+  /** The client refreshed its tokens of `grant`; throws `invalid_grant` when the IdP session has ended. */
+  clientRefreshed(grant: GrantRecord): Promise<void>;
+  /** Before a grant is revoked; the function it resolves to is called once the grant is gone. */
+  revoking(grantId: string): Promise<() => Promise<void>>;
+}
+
+/** Attaches an upstream's token support to a server's core. */
+export type UpstreamTokenSupport = (core: Core) => UpstreamTokenKeeper;
 
 /** What refreshing an upstream token at the IdP gave. */
 export type UpstreamRefresh =

@@ -24,6 +24,8 @@ export {
   upstreamIdpToken,
 } from './credentials.js';
 export type { ScopeRequirements } from './jsonrpc.js';
+export type { LegacySse, LegacySseOptions } from './legacy-sse.js';
+export { legacySse } from './legacy-sse.js';
 export type { McpServerLike, McpSessionOptions, ProtectMcpServerOptions } from './protect.js';
 export { protectMcpServer } from './protect.js';
 export type { McpProxyOptions } from './proxy.js';

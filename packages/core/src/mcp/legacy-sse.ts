@@ -1,7 +1,7 @@
 /**
- * Legacy HTTP+SSE transport (MCP 2024-11-05) support for the proxy: the upstream's `endpoint` event
- * names where to POST messages; the proxy rewrites it to a signed URL on its own route, bound to the
- * caller, and maps signed POSTs back to the upstream endpoint.
+ * Legacy HTTP+SSE transport (MCP 2024-11-05) support for the proxy, opt-in with {@link legacySse}: the
+ * upstream's `endpoint` event names where to POST messages; the proxy rewrites it to a signed URL on its
+ * own route, bound to the caller, and maps signed POSTs back to the upstream endpoint.
  */
 
 import { base64url, fromBase64url } from '../crypto/encoding.js';
@@ -127,4 +127,59 @@ export function rewriteEndpointEvents(
       await reader.cancel(reason);
     },
   });
+}
+
+/** Options of {@link legacySse}. */
+export interface LegacySseOptions {
+  /**
+   * Key signing the rewritten message URLs. Set it when several proxy instances serve the same route;
+   * by default each instance uses a random key.
+   */
+  readonly secret?: string;
+}
+
+/** The legacy HTTP+SSE support of {@link mcpProxy}, made by {@link legacySse}; the proxy calls it. */
+export interface LegacySse {
+  /**
+   * Where a request to the proxy goes when its URL names a signed message endpoint: the upstream URL,
+   * `false` when the URL is invalid for `owner`, `undefined` when it names none.
+   */
+  target(incoming: URL, owner: string, upstream: URL): Promise<URL | false | undefined>;
+  /** The upstream's event stream with its `endpoint` events rewritten to signed URLs on `route`. */
+  rewrite(
+    events: ReadableStream<Uint8Array>,
+    owner: string,
+    route: string,
+    from: URL,
+    upstream: URL,
+  ): ReadableStream<Uint8Array>;
+}
+
+/**
+ * Legacy HTTP+SSE upstreams (MCP 2024-11-05) for {@link mcpProxy}'s `legacySse` option: the `endpoint`
+ * event of the upstream's stream becomes a URL on the proxy's own route, signed (HMAC-SHA-256) and bound
+ * to the caller, and POSTs to it go to the upstream's message endpoint. An endpoint on another origin
+ * than the upstream's ends the stream. Without this option an upstream's event stream passes through
+ * unchanged, so a legacy upstream's `endpoint` event names the upstream itself.
+ *
+ * @example
+ * ```ts
+ * mcpProxy({ upstream: 'https://mcp.example.com/sse', authenticator: as, credentials, legacySse: legacySse() });
+ * ```
+ */
+export function legacySse(options: LegacySseOptions = {}): LegacySse {
+  const signer = new EndpointSigner(options.secret);
+  return {
+    async target(incoming, owner, upstream) {
+      if (!EndpointSigner.names(incoming)) return undefined;
+      const signed = await signer.verify(incoming, owner);
+      return signed === false ? false : new URL(signed, upstream.origin);
+    },
+    rewrite: (events, owner, route, from, upstream) =>
+      rewriteEndpointEvents(events, async (data) => {
+        const endpoint = new URL(data.trim(), from);
+        if (endpoint.origin !== upstream.origin) return null;
+        return `${route}?${await signer.sign(owner, endpoint.pathname + endpoint.search)}`;
+      }),
+  };
 }

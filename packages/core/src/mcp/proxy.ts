@@ -14,13 +14,16 @@ import {
   requiredScopesFor,
   type ScopeRequirements,
 } from './jsonrpc.js';
-import { EndpointSigner, rewriteEndpointEvents } from './legacy-sse.js';
+import type { LegacySse } from './legacy-sse.js';
 import { insufficientScope } from './step-up.js';
 import { sendUpstream, UpstreamFailure, withHeaders } from './upstream-hop.js';
 
 /** Options of {@link mcpProxy}. */
 export interface McpProxyOptions {
-  /** The upstream MCP endpoint: a Streamable HTTP URL, or a legacy SSE URL (e.g. `https://h/sse`). */
+  /**
+   * The upstream MCP endpoint: a Streamable HTTP URL, or a legacy SSE URL (e.g. `https://h/sse`) with
+   * the `legacySse` option.
+   */
   readonly upstream: string | URL;
   /** Verifies the caller's bearer token: the authorization server or a resource server. */
   readonly authenticator: Authenticator;
@@ -37,10 +40,10 @@ export interface McpProxyOptions {
   /** More client headers to strip before forwarding (identity headers are always stripped). */
   readonly stripHeaders?: readonly string[];
   /**
-   * Key signing the rewritten legacy-SSE message URLs. Set it when several proxy instances serve the
-   * same route; by default each instance uses a random key.
+   * Support for a legacy HTTP+SSE upstream (MCP 2024-11-05): `legacySse()`, which rewrites its
+   * `endpoint` event to a signed URL on this route. Without it, event streams pass through unchanged.
    */
-  readonly sseSecret?: string;
+  readonly legacySse?: LegacySse;
   /**
    * How the proxy reaches the upstream: a `fetch`-compatible function. Default: the transport a runtime
    * adapter registered (`@portcullis/adapter-node` registers a keep-alive connection pool), else the
@@ -132,8 +135,8 @@ const ownerOf = (info: TokenInfo): string => JSON.stringify([info.userId, info.c
 /**
  * Proxies authenticated MCP traffic to an upstream MCP server: Streamable HTTP (JSON and SSE answers
  * passed through as they arrive, with their `Content-Length` when the bytes are unchanged,
- * `Mcp-Session-Id` both ways, `DELETE` to end a session) and the legacy HTTP+SSE transport (its
- * `endpoint` event rewritten to a signed URL on this route).
+ * `Mcp-Session-Id` both ways, `DELETE` to end a session), and with the `legacySse` option the legacy
+ * HTTP+SSE transport (its `endpoint` event rewritten to a signed URL on this route).
  *
  * The client's `Authorization` header is never forwarded; the upstream gets the configured credentials
  * instead. Unreachable upstreams (or a small answer broken off midway) give 502, slow ones 504, both
@@ -165,7 +168,7 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
   );
   const plain = plainApplier(credentials);
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const signer = new EndpointSigner(options.sseSecret);
+  const legacy = options.legacySse;
 
   // The authenticator's challenge tells the client where to re-authorize.
   const refuseCredentials = (request: Request, description: string): Response =>
@@ -193,12 +196,11 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
 
     // Where the request goes: the upstream endpoint, or a legacy message endpoint named by a signed URL.
     let target = upstream;
-    if (EndpointSigner.names(incoming)) {
-      const signed = await signer.verify(incoming, ownerOf(info));
-      if (signed === false)
-        return jsonRpcError(403, -32600, 'The message endpoint URL is invalid for this caller.');
-      target = new URL(signed, upstream.origin);
-    } else if (incoming.search) {
+    const signed = legacy && (await legacy.target(incoming, ownerOf(info), upstream));
+    if (signed === false)
+      return jsonRpcError(403, -32600, 'The message endpoint URL is invalid for this caller.');
+    if (signed) target = signed;
+    else if (incoming.search) {
       target = new URL(upstream);
       for (const [key, value] of incoming.searchParams) target.searchParams.append(key, value);
     }
@@ -254,20 +256,15 @@ export function mcpProxy(options: McpProxyOptions): (request: Request) => Promis
       return jsonRpcError(502, -32603, 'The upstream MCP server refused the gateway credentials.', id);
     }
     const isStream = (headerOf(response, 'content-type') ?? '').startsWith('text/event-stream');
-    const rewritten = isStream && request.method === 'GET' && response.body !== null;
-    const out = returnedHeaders(response, rewritten);
+    const rewriting = isStream && request.method === 'GET' && response.body ? legacy : undefined;
+    const out = returnedHeaders(response, rewriting !== undefined);
     if (isStream) {
       out['cache-control'] = 'no-cache';
       out['x-accel-buffering'] = 'no';
     }
     const init = { status: response.status, statusText: response.statusText, headers: out };
-    if (!rewritten) return withHeaders(response, init);
-    const owner = ownerOf(info);
-    const events = rewriteEndpointEvents(response.body as ReadableStream<Uint8Array>, async (data) => {
-      const endpoint = new URL(data.trim(), target);
-      if (endpoint.origin !== upstream.origin) return null;
-      return `${incoming.pathname}?${await signer.sign(owner, endpoint.pathname + endpoint.search)}`;
-    });
-    return new Response(events, init);
+    if (!rewriting) return withHeaders(response, init);
+    const events = response.body as ReadableStream<Uint8Array>;
+    return new Response(rewriting.rewrite(events, ownerOf(info), incoming.pathname, target, upstream), init);
   };
 }

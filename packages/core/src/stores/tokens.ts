@@ -1,6 +1,7 @@
 import { sha256, sha256Now } from '../crypto/hash.js';
 import { ExpiringLru } from '../crypto/lru.js';
 import type { TokenBinding } from '../token/binding.js';
+import type { UpstreamTokenKeeper } from '../upstream.js';
 import type { ClientStore } from './clients.js';
 import { PREFIX, type StoreContext } from './context.js';
 import { deepFreeze } from './frozen.js';
@@ -16,7 +17,6 @@ import {
   writeSuccessorOnce,
   writeTokens,
 } from './successors.js';
-import type { UpstreamTokenStore } from './upstream-tokens.js';
 
 /** How many rotated successors a repeat follows to the family's newest pair. */
 const MAX_CHAIN_WALK = 10;
@@ -71,14 +71,14 @@ export class TokenStore {
   readonly #ctx: StoreContext;
   readonly #grants: GrantStore;
   readonly #clients: ClientStore;
-  readonly #upstreamTokens: UpstreamTokenStore;
+  readonly #upstreamTokens: UpstreamTokenKeeper | undefined;
   readonly #verified: ExpiringLru<string, VerifiedToken> | undefined;
 
   constructor(
     ctx: StoreContext,
     grants: GrantStore,
     clients: ClientStore,
-    upstreamTokens: UpstreamTokenStore,
+    upstreamTokens: UpstreamTokenKeeper | undefined,
   ) {
     this.#ctx = ctx;
     this.#grants = grants;
@@ -279,12 +279,11 @@ export class TokenStore {
    * index entries (by user, by client) are removed too.
    */
   async revokeGrant(grantId: string, reason: string, grant?: GrantRecord): Promise<void> {
-    const upstreamToken = await this.#upstreamTokens.forRevocation(grantId);
+    const revoked = await this.#upstreamTokens?.revoking(grantId);
     await this.#grants.delete(grantId, grant);
     this.#verified?.deleteWhere((verified) => verified.grant.id === grantId);
     this.#ctx.config.onEvent({ type: 'grant_revoked', grantId, reason });
-    await this.#upstreamTokens.forget(grantId);
-    if (upstreamToken) await this.#upstreamTokens.revokeAtIdp(upstreamToken);
+    await revoked?.();
   }
 
   /** Drops the cached tokens of a deleted client (RFC 7592 §2.3); stored ones fail verification anyway. */

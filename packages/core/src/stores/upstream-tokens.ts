@@ -1,6 +1,7 @@
 import { ExpiringLru } from '../crypto/lru.js';
+import { EXPIRY_SKEW_MS, upstreamTokenFresh } from '../resource/upstream-token.js';
 import type { UpstreamToken } from '../types.js';
-import type { UpstreamRefresh } from '../upstream.js';
+import type { UpstreamRefresh, UpstreamTokenIdp } from '../upstream.js';
 import type { StoreContext } from './context.js';
 import type { GrantStore } from './grants.js';
 import { type GrantRecord, type GrantSecrets, upstreamTokenRecord } from './schemas.js';
@@ -21,18 +22,12 @@ export type CurrentUpstreamToken =
   | { readonly ok: true; readonly token: UpstreamToken }
   | { readonly ok: false; readonly problem: 'none' | 'expired' | 'ended' | 'unavailable' };
 
-/** A token is refreshed this long before it expires, so it does not die on its way upstream. */
-const EXPIRY_SKEW_MS = 30_000;
 /** How long one refresh at the IdP holds the lock (the IdP call itself times out after 10 s). */
 const REFRESH_LOCK_MS = 30_000;
 /** How long other requests wait for the refresh that holds the lock. */
 const REFRESH_WAIT_MS = 15_000;
 /** The client's own refresh refreshes the IdP token too, unless it was obtained this recently. */
 const CLIENT_REFRESH_AFTER_MS = 60_000;
-
-/** Whether an upstream token is still usable at `now` (a token without expiry always is). */
-export const upstreamTokenFresh = (token: UpstreamToken, now: number): boolean =>
-  token.expiresAt === undefined || token.expiresAt * 1000 > now + EXPIRY_SKEW_MS;
 
 /**
  * The refreshable upstream IdP token of each grant. Grants are immutable, so a refreshed token lives in
@@ -43,12 +38,14 @@ export const upstreamTokenFresh = (token: UpstreamToken, now: number): boolean =
 export class UpstreamTokenStore {
   readonly #ctx: StoreContext;
   readonly #grants: GrantStore;
+  readonly #idp: UpstreamTokenIdp;
   /** Current tokens by access-token hash, so a proxy does not read the storage on every request. */
   readonly #recent: ExpiringLru<string, { grantId: string; token: UpstreamToken }>;
 
-  constructor(ctx: StoreContext, grants: GrantStore) {
+  constructor(ctx: StoreContext, grants: GrantStore, idp: UpstreamTokenIdp) {
     this.#ctx = ctx;
     this.#grants = grants;
+    this.#idp = idp;
     this.#recent = new ExpiringLru(10_000, () => ctx.now());
   }
 
@@ -79,7 +76,7 @@ export class UpstreamTokenStore {
    */
   async refreshForClient(grant: GrantRecord, secrets: GrantSecrets): Promise<CurrentUpstreamToken | null> {
     const latest = await this.latest(grant, secrets);
-    if (!latest?.token.refreshToken || !this.#ctx.config.upstream.refreshUpstreamToken) return null;
+    if (!latest?.token.refreshToken || !this.#idp.refresh) return null;
     if (this.#ctx.now() - latest.obtainedAt < CLIENT_REFRESH_AFTER_MS) return null;
     return this.#refresh(grant, secrets, latest);
   }
@@ -97,7 +94,7 @@ export class UpstreamTokenStore {
 
   /** Before a grant is revoked: its newest upstream token, if the upstream can revoke it. Never throws. */
   async forRevocation(grantId: string): Promise<UpstreamToken | null> {
-    if (!this.#ctx.config.upstream.revokeUpstreamToken) return null;
+    if (!this.#idp.revoke) return null;
     try {
       const grant = await this.#grants.get(grantId);
       const secrets = grant ? await this.#grants.open(grant) : null;
@@ -109,7 +106,7 @@ export class UpstreamTokenStore {
 
   /** Revokes a grant's upstream token at the IdP (RFC 7009), best effort. */
   async revokeAtIdp(token: UpstreamToken): Promise<void> {
-    await this.#ctx.config.upstream.revokeUpstreamToken?.(token).catch(() => undefined);
+    await this.#idp.revoke?.(token).catch(() => undefined);
   }
 
   /** Deletes the refreshed token of a revoked grant. */
@@ -125,15 +122,15 @@ export class UpstreamTokenStore {
     base: VersionedUpstreamToken,
   ): Promise<CurrentUpstreamToken> {
     const ctx = this.#ctx;
-    const refresh = ctx.config.upstream.refreshUpstreamToken;
-    if (!base.token.refreshToken || !refresh) return { ok: false, problem: 'expired' };
+    const idp = this.#idp;
+    if (!base.token.refreshToken || !idp.refresh) return { ok: false, problem: 'expired' };
     const lock = `upstream-refresh:${grant.id}:${base.version}`;
     if ((await ctx.records.increment('counter', lock, ctx.now() + REFRESH_LOCK_MS)) > 1) {
       return this.#awaitRefresh(grant, secrets, base, lock);
     }
     const now = ctx.now();
     const failed: UpstreamRefresh = { ok: false, ended: false, reason: 'the upstream refresh failed' };
-    const result = await refresh(base.token, now).catch(() => failed);
+    const result = await idp.refresh(base.token, now).catch(() => failed);
     if (!result.ok) {
       if (result.ended) return { ok: false, problem: 'ended' };
       // Released, so a later request may try again.

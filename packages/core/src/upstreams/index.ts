@@ -17,6 +17,8 @@ export type { GoogleUpstreamOptions, OidcUpstreamOptions } from './oidc.js';
 export { googleUpstream, oidcUpstream } from './oidc.js';
 export type { PinUpstreamOptions } from './pin.js';
 export { pinUpstream } from './pin.js';
+/** Refreshes and revokes the IdP tokens a custom upstream captures at login. */
+export { refreshableUpstreamTokens } from './refreshable-tokens.js';
 export type { EmailPolicy } from './shared.js';
 export type { TrustedHeaderUpstreamOptions } from './trusted-header.js';
 export { trustedHeaderUpstream } from './trusted-header.js';

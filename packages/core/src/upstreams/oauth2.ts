@@ -10,6 +10,7 @@ import {
   revokeAtIdp,
   upstreamTokenOf,
 } from './oauth-flow.js';
+import { refreshableUpstreamTokens } from './refreshable-tokens.js';
 import { type EmailPolicy, emailRefusal, failure, requireSecureUrl, requireSignInChoice } from './shared.js';
 
 /** The user as a plain OAuth 2 provider's API describes them. */
@@ -78,12 +79,14 @@ export function oauth2Upstream(options: OAuth2UpstreamOptions): IdentityUpstream
   const doFetch = options.fetch ?? fetch;
   const callbackPath = options.callbackPath ?? '/callback';
 
-  const sessions: Pick<IdentityUpstream, 'refreshUpstreamToken' | 'revokeUpstreamToken'> =
+  const sessions: Pick<IdentityUpstream, 'upstreamTokens'> =
     options.captureUpstreamToken === false
       ? {}
       : {
-          refreshUpstreamToken: (token, now) => refreshAtIdp(as, options, token, now),
-          revokeUpstreamToken: (token) => revokeAtIdp(as, options, token),
+          upstreamTokens: refreshableUpstreamTokens({
+            refresh: (token, now) => refreshAtIdp(as, options, token, now),
+            revoke: (token) => revokeAtIdp(as, options, token),
+          }),
         };
 
   return {

@@ -11,6 +11,7 @@ import {
   revokeAtIdp,
   upstreamTokenOf,
 } from './oauth-flow.js';
+import { refreshableUpstreamTokens } from './refreshable-tokens.js';
 import { type EmailPolicy, emailRefusal, failure, requireSecureUrl, requireSignInChoice } from './shared.js';
 
 /** Checks the claims a user must have; `null` when they all match (or none is required). */
@@ -111,19 +112,21 @@ export function oidcUpstream(options: OidcUpstreamOptions): IdentityUpstream {
       502,
     );
 
-  const sessions: Pick<IdentityUpstream, 'refreshUpstreamToken' | 'revokeUpstreamToken'> =
+  const sessions: Pick<IdentityUpstream, 'upstreamTokens'> =
     options.captureUpstreamToken === false
       ? {}
       : {
-          async refreshUpstreamToken(token, now) {
-            const as = await discover(now).catch(() => null);
-            if (!as) return { ok: false, ended: false, reason: 'identity provider discovery failed' };
-            return refreshAtIdp(as, settings, token, now);
-          },
-          async revokeUpstreamToken(token) {
-            const as = await discover(Date.now()).catch(() => null);
-            if (as) await revokeAtIdp(as, settings, token);
-          },
+          upstreamTokens: refreshableUpstreamTokens({
+            async refresh(token, now) {
+              const as = await discover(now).catch(() => null);
+              if (!as) return { ok: false, ended: false, reason: 'identity provider discovery failed' };
+              return refreshAtIdp(as, settings, token, now);
+            },
+            async revoke(token) {
+              const as = await discover(Date.now()).catch(() => null);
+              if (as) await revokeAtIdp(as, settings, token);
+            },
+          }),
         };
 
   return {

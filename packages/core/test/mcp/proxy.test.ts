@@ -6,7 +6,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { identityHeaders, mcpProxy, staticToken, upstreamIdpToken } from '../../src/mcp/index.js';
+import { identityHeaders, legacySse, mcpProxy, staticToken, upstreamIdpToken } from '../../src/mcp/index.js';
 import { bearerErrorResponse, createResourceServer, jwtVerifier } from '../../src/resource-server/index.js';
 import type { Authenticator, TokenInfo } from '../../src/types.js';
 import { type LocalIssuer, type LocalServer, startIssuer, startServer } from '../resource-server/helpers.js';
@@ -369,7 +369,12 @@ describe('mcpProxy', () => {
     });
     servers.push(legacy);
     const { local, token } = await mountProxy((authenticator) =>
-      mcpProxy({ upstream: `${legacy.url}/sse`, authenticator, credentials: staticToken(UPSTREAM_TOKEN) }),
+      mcpProxy({
+        upstream: `${legacy.url}/sse`,
+        authenticator,
+        credentials: staticToken(UPSTREAM_TOKEN),
+        legacySse: legacySse(),
+      }),
     );
     const aliceToken = await token('alice');
     const client = new Client({ name: 'legacy', version: '1' });
@@ -397,5 +402,32 @@ describe('mcpProxy', () => {
     });
     expect(stolen.status).toBe(403);
     await client.close();
+  });
+
+  it('without legacySse, passes an event stream through unchanged and signed-URL parameters on as a query', async () => {
+    const stream = 'event: endpoint\ndata: /messages?sessionId=1\n\nevent: message\ndata: {}\n\n';
+    const seen: string[] = [];
+    const legacy = await startServer(async (req, res) => {
+      seen.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-length': String(stream.length) });
+      res.end(stream);
+    });
+    servers.push(legacy);
+    const { local, token } = await mountProxy((authenticator) =>
+      mcpProxy({ upstream: `${legacy.url}/sse`, authenticator, credentials: staticToken(UPSTREAM_TOKEN) }),
+    );
+    const authorization = `Bearer ${await token('alice')}`;
+    const response = await fetch(`${local.url}/mcp`, { headers: { authorization } });
+    expect(response.status).toBe(200);
+    // The bytes are unchanged, so their length stays.
+    expect(response.headers.get('content-length')).toBe(String(stream.length));
+    expect(await response.text()).toBe(stream);
+    // No URL names a signed endpoint here: its parameters are the upstream's to judge, not refused.
+    const named = await fetch(`${local.url}/mcp?portcullis_endpoint=L20&portcullis_sig=A`, {
+      headers: { authorization },
+    });
+    expect(named.status).toBe(200);
+    await named.body?.cancel();
+    expect(seen).toEqual(['/sse', '/sse?portcullis_endpoint=L20&portcullis_sig=A']);
   });
 });

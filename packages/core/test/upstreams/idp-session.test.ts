@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAuthorizationServer,
+  type IdentityUpstream,
   MemoryStorage,
   type PortcullisEvent,
   type RecordKind,
@@ -45,7 +46,7 @@ describe('upstream IdP sessions (oidc-provider)', () => {
   });
 
   /** Two authorization server instances sharing one storage and clock, each with its proxy. */
-  function setup(kind: 'oidc' | 'oauth2' = 'oidc') {
+  function setup(kind: 'oidc' | 'oauth2' | 'oidc-without-token-support' = 'oidc') {
     const clock = manualClock(Date.now());
     const storage = new RecordingStorage({ now: clock.now });
     const events: PortcullisEvent[] = [];
@@ -97,7 +98,7 @@ describe('upstream IdP sessions (oidc-provider)', () => {
         storage,
         now: clock.now,
         secret: SECRET,
-        upstream: kind === 'oidc' ? oidc() : oauth2(),
+        upstream: kind === 'oauth2' ? oauth2() : kind === 'oidc' ? oidc() : withoutTokenSupport(oidc()),
         onEvent: (event) => void events.push(event),
       });
       const proxy = mcpProxy({
@@ -296,6 +297,48 @@ describe('upstream IdP sessions (oidc-provider)', () => {
     expect(await idpRefresh(s.wire.refreshTokens[1] ?? '')).toBe('invalid_grant');
   });
 
+  it('without upstreamTokens support, gives the login token until it expires and never calls the IdP again', async () => {
+    const s = setup('oidc-without-token-support');
+    const user = await signIn(s);
+    expect((await call(s.one.proxy, user.access_token)).status).toBe(200);
+    expect(lastReceived()?.valid).toBe(true);
+    const before = refreshes();
+    s.clock.advance(120_000);
+    // The client's own refresh works and leaves the IdP token as it is.
+    const response = await s.two.as.fetch(
+      new Request(`${ISSUER}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: user.refresh_token,
+          client_id: user.clientId,
+        }),
+      }),
+    );
+    expect(response.status).toBe(200);
+    const next = (await response.json()) as { access_token: string; refresh_token: string };
+    s.clock.advance(PAST_IDP_EXPIRY_MS);
+    const refused = await call(s.one.proxy, next.access_token);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toContain('has expired; authorize again');
+    expect(refreshes()).toBe(before);
+    const revoked = await s.one.as.fetch(
+      new Request(`${ISSUER}/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: next.refresh_token, client_id: user.clientId }),
+      }),
+    );
+    expect(revoked.status).toBe(200);
+    expect(s.wire.revocations).toBe(0);
+    expect(s.events).toContainEqual({
+      type: 'grant_revoked',
+      grantId: expect.any(String),
+      reason: 'refresh token revoked',
+    });
+  });
+
   it('keeps the IdP refresh token sealed: it is never sent upstream nor written in clear', async () => {
     const s = setup();
     const user = await signIn(s);
@@ -316,6 +359,11 @@ describe('upstream IdP sessions (oidc-provider)', () => {
     for (const refreshToken of s.wire.refreshTokens) expect(seen).not.toContain(refreshToken);
   });
 });
+
+/** The upstream without its support for refreshing and revoking the IdP tokens it captures. */
+function withoutTokenSupport({ upstreamTokens: _, ...upstream }: IdentityUpstream): IdentityUpstream {
+  return upstream;
+}
 
 /** MemoryStorage that keeps every value written, to look for secrets in clear. */
 class RecordingStorage extends MemoryStorage {

@@ -1,7 +1,6 @@
 import { issueTokenResponse } from '../issue.js';
 import { checkTokenResource, invalidGrant, refreshedScopes, requiredParam } from '../params.js';
 import { acceptRefreshRepeat, presentedCredential } from '../reuse.js';
-import { refreshUpstreamSession } from '../upstream-session.js';
 import type { GrantType } from './types.js';
 
 /**
@@ -41,7 +40,7 @@ export const refreshTokenGrant: GrantType = {
     if (!grant) throw invalidGrant('The authorization was revoked');
     checkTokenResource(form, grant.resource);
     const scopes = refreshedScopes(core, form, grant.scopes, consumed.record.scopes);
-    await refreshUpstreamSession(core, grant);
+    await core.upstreamTokens?.clientRefreshed(grant);
     const presented = presentedCredential(refreshToken, consumed.record);
     return issueTokenResponse(core, grant, scopes, true, 'refresh_token', presented, {
       binding,
