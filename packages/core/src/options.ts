@@ -362,6 +362,14 @@ export function resolveConfig(options: CoreOptions): ResolvedConfig {
         'use an atomic storage (SQL, Redis, Durable Object) or set allowNonAtomicStorage: "single-instance"',
     );
   }
+  const upstream = options.upstream as IdentityUpstream & Record<string, unknown>;
+  if (!upstream.upstreamTokens && (upstream.refreshUpstreamToken || upstream.revokeUpstreamToken)) {
+    // Earlier versions read these methods: refuse rather than silently stop refreshing and revoking.
+    throw invalidOptions(
+      'upstream: refreshUpstreamToken and revokeUpstreamToken are no longer read; set ' +
+        'upstreamTokens: refreshableUpstreamTokens({ refresh, revoke }) from @portcullis/core/upstreams',
+    );
+  }
   // SEP-2207: offline_access is the refresh-token wish, never a resource scope, even when configured.
   const scopesSupported = resourceScopes(options.scopes?.supported ?? ['mcp']);
   const defaultScopes = resourceScopes(options.scopes?.default ?? scopesSupported.slice(0, 1));

@@ -1,5 +1,5 @@
 import { ConfigurationError, createAuthorizationServer, MemoryStorage, type Storage } from '@portcullis/core';
-import { pinUpstream } from '@portcullis/core/upstreams';
+import { pinUpstream, refreshableUpstreamTokens } from '@portcullis/core/upstreams';
 import { describe, expect, it } from 'vitest';
 import { SECRET } from './helpers.js';
 
@@ -84,5 +84,15 @@ describe('options validation', () => {
     expect(() =>
       createAuthorizationServer({ ...base(), storage: eventual, allowNonAtomicStorage: 'single-instance' }),
     ).not.toThrow();
+  });
+
+  it('refuses an upstream still relying on the removed refresh and revoke methods', () => {
+    const revoke = async () => {};
+    const legacy = { ...pinUpstream({ pin: '123456' }), revokeUpstreamToken: revoke };
+    expect(() => createAuthorizationServer({ ...base(), upstream: legacy })).toThrow(
+      /revokeUpstreamToken are no longer read; set upstreamTokens: refreshableUpstreamTokens/,
+    );
+    const moved = { ...legacy, upstreamTokens: refreshableUpstreamTokens({ revoke }) };
+    expect(() => createAuthorizationServer({ ...base(), upstream: moved })).not.toThrow();
   });
 });

@@ -154,6 +154,9 @@ const ownerOf = (info: TokenInfo): string => JSON.stringify([info.userId, info.c
  * ```
  */
 export function mcpProxy(options: McpProxyOptions): (request: Request) => Promise<Response> {
+  // Earlier versions took `sseSecret`: refuse it rather than silently stop rewriting legacy streams.
+  if ('sseSecret' in options)
+    throw new TypeError('mcpProxy: sseSecret is now legacySse: legacySse({ secret })');
   const upstream = new URL(String(options.upstream));
   const credentials =
     typeof options.credentials === 'function' ? customCredentials(options.credentials) : options.credentials;

@@ -119,6 +119,19 @@ describe('mcpProxy', () => {
     await client.close();
   });
 
+  it('refuses the sseSecret option of earlier versions, naming its replacement', async () => {
+    const { authenticator } = await mountProxy((a) =>
+      mcpProxy({ upstream: upstream.url, authenticator: a, credentials: staticToken('t') }),
+    );
+    const old = {
+      upstream: upstream.url,
+      authenticator,
+      credentials: staticToken('t'),
+      sseSecret: 'x'.repeat(32),
+    };
+    expect(() => mcpProxy(old)).toThrow('sseSecret is now legacySse: legacySse({ secret })');
+  });
+
   it('injects identity headers and strips spoofed copies from the client', async () => {
     const { local, token } = await mountProxy((authenticator) =>
       mcpProxy({ upstream: `${upstream.url}/mcp`, authenticator, credentials: identityHeaders() }),
