@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { base64url, fromBase64url } from '../src/crypto/encoding.js';
+import { sha256, sha256Now } from '../src/crypto/hash.js';
 import { KeyRing } from '../src/crypto/keys.js';
 import { EndpointSigner } from '../src/mcp/legacy-sse.js';
 
@@ -48,5 +49,19 @@ describe('legacy SSE endpoint signatures', () => {
     expect(EndpointSigner.names(new URL('https://proxy.example/mcp?portcullis_sig=A'))).toBe(true);
     expect(EndpointSigner.names(url)).toBe(true);
     expect(await signer.verify(new URL('https://proxy.example/mcp?portcullis_sig=A'), 'alice')).toBe(false);
+  });
+});
+
+describe('sha256 (the at-rest key of tokens)', () => {
+  it('the synchronous digest equals WebCrypto SHA-256, for ASCII and non-ASCII text', async () => {
+    for (const text of ['', 'abc', 'pcat_0123456789', 'ünïcødé ✓ 𝄞']) {
+      const web = base64url(
+        new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))),
+      );
+      expect(sha256Now(text)).toBe(web);
+      expect(await sha256(text)).toBe(web);
+    }
+    // FIPS 180-2 test vector for "abc".
+    expect(sha256Now('abc')).toBe('ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0');
   });
 });
