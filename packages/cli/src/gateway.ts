@@ -19,7 +19,7 @@ import {
   redirectUriAllowList,
   type Storage,
 } from '@portcullis/core';
-import { jwks, type SigningKeys, signingKeys } from '@portcullis/core/extensions';
+import { jwks, type SigningKeys } from '@portcullis/core/extensions';
 import {
   identityHeaders,
   legacySse,
