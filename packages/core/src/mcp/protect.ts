@@ -2,6 +2,7 @@ import { headerOf } from '../http/header-fields.js';
 import type { Authenticator, TokenInfo } from '../types.js';
 import { type McpAuthInfo, toAuthInfo } from './auth-info.js';
 import { jsonRpcError, readJsonRpcBody, requiredScopesFor, type ScopeRequirements } from './jsonrpc.js';
+import { StatelessServers } from './server-pool.js';
 import { insufficientScope } from './step-up.js';
 
 /**
@@ -85,12 +86,21 @@ export interface ProtectMcpServerOptions {
   /** Verifies bearer tokens: the authorization server, or a resource server. */
   readonly authenticator: Authenticator;
   /**
-   * Builds the SDK server for a caller: once per request (stateless) or once per session. It receives
-   * the caller's token info; tools read it again per call from `extra.authInfo`.
+   * Builds the SDK server for a caller: once per session, or (stateless) once per access token, the
+   * server serving that token's requests one at a time (see `reuseServers`). It receives the caller's
+   * token info; tools read it again per call from `extra.authInfo`.
    */
   readonly server: (info: TokenInfo) => McpServerLike | Promise<McpServerLike>;
   /**
-   * `false` (default): stateless, one server per POST, no `Mcp-Session-Id`. `true` or options: the
+   * Stateless mode: keep a server built for an access token, its transport closed after each request,
+   * for that token's next requests (never another token's), so the factory runs once per token rather
+   * than once per request; a server built with twenty tools costs more than the request itself.
+   * Default `true`; `false` builds a server for every request (for a factory whose result must differ
+   * from one request to the next of the same token).
+   */
+  readonly reuseServers?: boolean;
+  /**
+   * `false` (default): stateless, a fresh transport per POST, no `Mcp-Session-Id`. `true` or options: the
    * SDK's session mode, sessions kept in memory and bound to the user and client that opened them.
    */
   readonly sessions?: boolean | McpSessionOptions;
@@ -150,15 +160,19 @@ function closeAfter(response: Response, close: () => void): Response {
  * the requests still pending, even when none is: its stack trace costs more than our part of the close, so
  * errors made during this synchronous part of the close carry none (nothing here reads them).
  */
-function closeQuietly(server: McpServerLike, transport: WebTransport): void {
+function closeQuietly(server: McpServerLike, transport: WebTransport, reuse?: () => void): void {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
+  let closed: Promise<unknown>;
   try {
-    void transport.close().catch(() => undefined);
-    void server.close().catch(() => undefined);
+    closed = Promise.all([transport.close(), server.close()]);
+  } catch {
+    return; // a server whose close throws is not reused
   } finally {
     Error.stackTraceLimit = limit;
   }
+  // Only a server whose transport closed cleanly serves again (the SDK connects one transport at a time).
+  closed.then(reuse, () => undefined);
 }
 
 const ownerOf = (info: TokenInfo): string => JSON.stringify([info.userId, info.clientId]);
@@ -169,10 +183,10 @@ const ownerOf = (info: TokenInfo): string => JSON.stringify([info.userId, info.c
  * 401; tools receive the caller in `extra.authInfo` (`token`, `clientId`, `scopes`, `expiresAt`,
  * `extra: { userId, email, name, props, resource }`).
  *
- * Stateless mode builds a server per request (the SDK serves one request per stateless transport and
- * one transport per server): keep the factory light, and pass every server the same
- * `jsonSchemaValidator` (otherwise each SDK server compiles its own Ajv instance, a quarter of the
- * request's time).
+ * Stateless mode gives every request a fresh transport (the SDK serves one request per stateless
+ * transport and one transport per server) on a server built for the caller's access token, reused for
+ * that token's later requests one at a time (`reuseServers`). Pass every server the same
+ * `jsonSchemaValidator` (otherwise each SDK server compiles its own Ajv instance).
  *
  * @example
  * ```ts
@@ -198,6 +212,7 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
   const now = options.now ?? Date.now;
   const sessions = new Map<string, Session>();
   const enableJsonResponse = options.enableJsonResponse ?? false;
+  const pool = options.reuseServers === false ? undefined : new StatelessServers<McpServerLike>(1000, now);
   const authOptions = {
     ...(options.resource ? { resource: options.resource } : {}),
     ...(options.scopes?.route ? { requiredScopes: options.scopes.route } : {}),
@@ -227,13 +242,23 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
       return new Response(null, { status: 405, headers: { allow: 'POST' } });
     }
     // The SDK serves one request per stateless transport and one transport per server at a time.
-    const made = options.server(info);
-    const server = made instanceof Promise ? await made : made;
+    let server = pool?.take(info);
+    if (!server) {
+      const made = options.server(info);
+      server = made instanceof Promise ? await made : made;
+    }
     const Transport = await transportFor(server);
     const transport = new Transport({ sessionIdGenerator: undefined, enableJsonResponse });
     await connect(server, transport);
-    const response = await transport.handleRequest(request, { authInfo: toAuthInfo(info), parsedBody });
-    const close = () => closeQuietly(server, transport);
+    let response: Response;
+    try {
+      response = await transport.handleRequest(request, { authInfo: toAuthInfo(info), parsedBody });
+    } catch (error) {
+      closeQuietly(server, transport);
+      throw error;
+    }
+    const built = server;
+    const close = () => closeQuietly(built, transport, pool && (() => pool.release(info, built)));
     // A JSON answer is complete when it is returned: close without re-wrapping its body, once the
     // SDK has finished its own bookkeeping of the request (closing before it aborts the finished
     // handler's AbortController: a DOMException with a stack trace, a tenth of the request's time).

@@ -102,6 +102,7 @@ describe('protectMcpServer', () => {
           verify: jwtVerifier({ jwksUrl: issuer.jwksUrl, issuer: issuer.url }),
         }),
         enableJsonResponse: true,
+        reuseServers: false,
         server: () => {
           const server = new McpServer({ name: 'json-mode', version: '1.0.0' });
           closed.push(new Promise((resolve) => (server.server.onclose = () => resolve())));
@@ -121,6 +122,105 @@ describe('protectMcpServer', () => {
       await Promise.all(closed);
       expect(signals).toHaveLength(1);
       expect(signals[0]!.aborted).toBe(false);
+    } finally {
+      await local.close();
+    }
+  });
+
+  /** A stateless route whose factory counts its calls and whose tools report the server serving them. */
+  async function mountCounting() {
+    const built: string[] = [];
+    const closes = new Map<number, number>();
+    let handler: ((r: Request) => Promise<Response>) | undefined;
+    const local = await serveFetch((request) => handler!(request));
+    handler = protectMcpServer({
+      authenticator: createResourceServer({
+        resource: `${local.url}/mcp`,
+        authorizationServers: [issuer.url],
+        verify: jwtVerifier({ jwksUrl: issuer.jwksUrl, issuer: issuer.url }),
+      }),
+      enableJsonResponse: true,
+      server: (info) => {
+        const id = built.push(info.userId);
+        let active = 0;
+        const server = new McpServer({ name: 'counting', version: '1.0.0' });
+        server.server.onclose = () => closes.set(id, (closes.get(id) ?? 0) + 1);
+        server.registerTool('who', { description: 'Names the caller and the server' }, async (extra) => {
+          active++;
+          const overlapping = active;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          active--;
+          const caller = extra.authInfo?.extra?.userId;
+          return {
+            content: [
+              { type: 'text', text: JSON.stringify({ id, builtFor: info.userId, caller, overlapping }) },
+            ],
+          };
+        });
+        return server;
+      },
+    });
+    const call = async (token: string) => {
+      const response = await fetch(`${local.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name: 'who', arguments: {} },
+        }),
+      });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { result: { content: [{ text: string }] } };
+      return JSON.parse(body.result.content[0].text) as {
+        id: number;
+        builtFor: string;
+        caller: string;
+        overlapping: number;
+      };
+    };
+    return { local, built, closes, call };
+  }
+
+  it('builds a stateless server once per access token and serves only that token with it', async () => {
+    const { local, built, closes, call } = await mountCounting();
+    try {
+      const alice = await tokenFor(local, 'alice');
+      const bob = await tokenFor(local, 'bob');
+      const first = await call(alice);
+      for (let i = 0; i < 4; i++) expect(await call(alice)).toMatchObject({ id: first.id, caller: 'alice' });
+      const forBob = await call(bob);
+      expect(forBob).toMatchObject({ builtFor: 'bob', caller: 'bob' });
+      expect(forBob.id).not.toBe(first.id);
+      expect(await call(alice)).toMatchObject({ id: first.id, builtFor: 'alice', caller: 'alice' });
+      expect(built).toEqual(['alice', 'bob']);
+      // Its transport was closed after every request it served.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(closes.get(first.id)).toBe(6);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('gives concurrent requests of one token a server each, never two requests to one server at once', async () => {
+    const { local, built, call } = await mountCounting();
+    try {
+      const carol = await tokenFor(local, 'carol');
+      const answers = await Promise.all(Array.from({ length: 6 }, () => call(carol)));
+      for (const answer of answers)
+        expect(answer).toMatchObject({ caller: 'carol', builtFor: 'carol', overlapping: 1 });
+      expect(new Set(answers.map((a) => a.id)).size).toBe(built.length);
+      const afterBurst = built.length;
+      expect(afterBurst).toBeLessThanOrEqual(6);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // The servers of the burst serve the next requests; none is built for them.
+      for (let i = 0; i < 3; i++) expect((await call(carol)).caller).toBe('carol');
+      expect(built.length).toBe(afterBurst);
     } finally {
       await local.close();
     }
