@@ -94,7 +94,8 @@ export interface ProtectMcpServerOptions {
   /**
    * Stateless mode: keep a server built for an access token, its transport closed after each request,
    * for that token's next requests (never another token's), so the factory runs once per token rather
-   * than once per request; a server built with twenty tools costs more than the request itself.
+   * than once per request (a server built with twenty tools costs more than the request itself). At
+   * most 256 idle servers are kept; a token's go when it expires.
    * Default `true`; `false` builds a server for every request (for a factory whose result must differ
    * from one request to the next of the same token).
    */
@@ -212,7 +213,7 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
   const now = options.now ?? Date.now;
   const sessions = new Map<string, Session>();
   const enableJsonResponse = options.enableJsonResponse ?? false;
-  const pool = options.reuseServers === false ? undefined : new StatelessServers<McpServerLike>(1000, now);
+  const pool = options.reuseServers === false ? undefined : new StatelessServers<McpServerLike>(now);
   const authOptions = {
     ...(options.resource ? { resource: options.resource } : {}),
     ...(options.scopes?.route ? { requiredScopes: options.scopes.route } : {}),
