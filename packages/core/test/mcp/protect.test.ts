@@ -18,6 +18,18 @@ function buildServer(): McpServer {
   return server;
 }
 
+/** A JSON-RPC `tools/call` POST to a protected `/mcp` route, as a Streamable HTTP client sends it. */
+const postToolCall = (url: string, token: string, name: string, id = 1) =>
+  fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } }),
+  });
+
 describe('protectMcpServer', () => {
   let issuer: LocalIssuer;
   let stateless: LocalServer;
@@ -34,15 +46,24 @@ describe('protectMcpServer', () => {
       email: `${sub}@example.test`,
     });
 
+  /** A resource server for `local`'s `/mcp` that verifies the local issuer's JWTs. */
+  const verifierFor = (
+    local: LocalServer,
+    more: { scopesSupported?: string[]; requiredScopes?: string[] } = {},
+  ) =>
+    createResourceServer({
+      resource: `${local.url}/mcp`,
+      authorizationServers: [issuer.url],
+      verify: jwtVerifier({ jwksUrl: issuer.jwksUrl, issuer: issuer.url }),
+      ...more,
+    });
+
   beforeAll(async () => {
     issuer = await startIssuer();
     const mount = async (sessionMode: boolean): Promise<LocalServer> => {
       let handler: ((r: Request) => Promise<Response>) | undefined;
       const local = await serveFetch((request) => handler!(request));
-      const authenticator = createResourceServer({
-        resource: `${local.url}/mcp`,
-        authorizationServers: [issuer.url],
-        verify: jwtVerifier({ jwksUrl: issuer.jwksUrl, issuer: issuer.url }),
+      const authenticator = verifierFor(local, {
         scopesSupported: ['mcp', 'admin'],
         requiredScopes: ['mcp'],
       });
@@ -96,11 +117,7 @@ describe('protectMcpServer', () => {
     const local = await serveFetch((request) => handler!(request));
     try {
       handler = protectMcpServer({
-        authenticator: createResourceServer({
-          resource: `${local.url}/mcp`,
-          authorizationServers: [issuer.url],
-          verify: jwtVerifier({ jwksUrl: issuer.jwksUrl, issuer: issuer.url }),
-        }),
+        authenticator: verifierFor(local),
         enableJsonResponse: true,
         reuseServers: false,
         server: () => {
@@ -134,11 +151,7 @@ describe('protectMcpServer', () => {
     let handler: ((r: Request) => Promise<Response>) | undefined;
     const local = await serveFetch((request) => handler!(request));
     handler = protectMcpServer({
-      authenticator: createResourceServer({
-        resource: `${local.url}/mcp`,
-        authorizationServers: [issuer.url],
-        verify: jwtVerifier({ jwksUrl: issuer.jwksUrl, issuer: issuer.url }),
-      }),
+      authenticator: verifierFor(local),
       enableJsonResponse: true,
       server: (info) => {
         const id = built.push(info.userId);
@@ -161,20 +174,7 @@ describe('protectMcpServer', () => {
       },
     });
     const call = async (token: string) => {
-      const response = await fetch(`${local.url}/mcp`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'tools/call',
-          params: { name: 'who', arguments: {} },
-        }),
-      });
+      const response = await postToolCall(local.url, token, 'who');
       expect(response.status).toBe(200);
       const body = (await response.json()) as { result: { content: [{ text: string }] } };
       return JSON.parse(body.result.content[0].text) as {
@@ -249,20 +249,7 @@ describe('protectMcpServer', () => {
     const token = await tokenFor(stateless, 'bob');
     const { client } = await connect(stateless, token);
     await expect(client.callTool({ name: 'admin_tool', arguments: {} })).rejects.toThrow(/403|insufficient/i);
-    const response = await fetch(`${stateless.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 7,
-        method: 'tools/call',
-        params: { name: 'admin_tool', arguments: {} },
-      }),
-    });
+    const response = await postToolCall(stateless.url, token, 'admin_tool', 7);
     expect(response.status).toBe(403);
     const challenge = response.headers.get('www-authenticate') ?? '';
     expect(challenge).toContain('error="insufficient_scope"');

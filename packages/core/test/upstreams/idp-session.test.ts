@@ -159,6 +159,16 @@ describe('upstream IdP sessions (oidc-provider)', () => {
     return response.ok ? 'ok' : ((await response.json()) as { error: string }).error;
   };
 
+  /** A form POST to one of an instance's endpoints (`/token`, `/revoke`). */
+  const postForm = (as: Setup['one']['as'], path: string, form: Record<string, string>) =>
+    as.fetch(
+      new Request(`${ISSUER}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(form),
+      }),
+    );
+
   const lastReceived = () => received[received.length - 1];
   const refreshes = () => op.grants.filter((g) => g === 'refresh_token').length;
 
@@ -208,17 +218,11 @@ describe('upstream IdP sessions (oidc-provider)', () => {
     const atLogin = lastReceived()?.token;
     s.clock.advance(120_000);
     const before = refreshes();
-    const response = await s.two.as.fetch(
-      new Request(`${ISSUER}/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'refresh_token',
-          refresh_token: user.refresh_token,
-          client_id: user.clientId,
-        }),
-      }),
-    );
+    const response = await postForm(s.two.as, '/token', {
+      grant_type: 'refresh_token',
+      refresh_token: user.refresh_token,
+      client_id: user.clientId,
+    });
     expect(response.status).toBe(200);
     const next = (await response.json()) as { access_token: string };
     expect(refreshes()).toBe(before + 1);
@@ -231,13 +235,10 @@ describe('upstream IdP sessions (oidc-provider)', () => {
     const s = setup();
     const user = await signIn(s);
     const idpRefreshToken = s.wire.refreshTokens[0] ?? '';
-    const revoked = await s.one.as.fetch(
-      new Request(`${ISSUER}/revoke`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token: user.refresh_token, client_id: user.clientId }),
-      }),
-    );
+    const revoked = await postForm(s.one.as, '/revoke', {
+      token: user.refresh_token,
+      client_id: user.clientId,
+    });
     expect(revoked.status).toBe(200);
     expect(s.wire.revocations).toBe(1);
     // The IdP itself now refuses the refresh token it issued.
@@ -283,13 +284,10 @@ describe('upstream IdP sessions (oidc-provider)', () => {
     expect(lastReceived()?.token).not.toBe(atLogin);
     expect(lastReceived()?.valid).toBe(true);
     expect(refreshes()).toBe(before + 1);
-    const revoked = await s.one.as.fetch(
-      new Request(`${ISSUER}/revoke`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token: user.refresh_token, client_id: user.clientId }),
-      }),
-    );
+    const revoked = await postForm(s.one.as, '/revoke', {
+      token: user.refresh_token,
+      client_id: user.clientId,
+    });
     expect(revoked.status).toBe(200);
     expect(s.wire.revocations).toBe(1);
     // The newest (rotated) refresh token is the one revoked.
@@ -305,17 +303,11 @@ describe('upstream IdP sessions (oidc-provider)', () => {
     const before = refreshes();
     s.clock.advance(120_000);
     // The client's own refresh works and leaves the IdP token as it is.
-    const response = await s.two.as.fetch(
-      new Request(`${ISSUER}/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'refresh_token',
-          refresh_token: user.refresh_token,
-          client_id: user.clientId,
-        }),
-      }),
-    );
+    const response = await postForm(s.two.as, '/token', {
+      grant_type: 'refresh_token',
+      refresh_token: user.refresh_token,
+      client_id: user.clientId,
+    });
     expect(response.status).toBe(200);
     const next = (await response.json()) as { access_token: string; refresh_token: string };
     s.clock.advance(PAST_IDP_EXPIRY_MS);
@@ -323,13 +315,10 @@ describe('upstream IdP sessions (oidc-provider)', () => {
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toContain('has expired; authorize again');
     expect(refreshes()).toBe(before);
-    const revoked = await s.one.as.fetch(
-      new Request(`${ISSUER}/revoke`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token: next.refresh_token, client_id: user.clientId }),
-      }),
-    );
+    const revoked = await postForm(s.one.as, '/revoke', {
+      token: next.refresh_token,
+      client_id: user.clientId,
+    });
     expect(revoked.status).toBe(200);
     expect(s.wire.revocations).toBe(0);
     expect(s.events).toContainEqual({
