@@ -243,11 +243,8 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
       return new Response(null, { status: 405, headers: { allow: 'POST' } });
     }
     // The SDK serves one request per stateless transport and one transport per server at a time.
-    let server = pool?.take(info);
-    if (!server) {
-      const made = options.server(info);
-      server = made instanceof Promise ? await made : made;
-    }
+    const made = pool?.take(info) ?? options.server(info);
+    const server = made instanceof Promise ? await made : made;
     const Transport = await transportFor(server);
     const transport = new Transport({ sessionIdGenerator: undefined, enableJsonResponse });
     await connect(server, transport);
@@ -258,8 +255,7 @@ export function protectMcpServer(options: ProtectMcpServerOptions): (request: Re
       closeQuietly(server, transport);
       throw error;
     }
-    const built = server;
-    const close = () => closeQuietly(built, transport, pool && (() => pool.release(info, built)));
+    const close = () => closeQuietly(server, transport, pool && (() => pool.release(info, server)));
     // A JSON answer is complete when it is returned: close without re-wrapping its body, once the
     // SDK has finished its own bookkeeping of the request (closing before it aborts the finished
     // handler's AbortController: a DOMException with a stack trace, a tenth of the request's time).
