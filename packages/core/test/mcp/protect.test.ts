@@ -309,4 +309,49 @@ describe('protectMcpServer', () => {
     });
     expect(response.status).toBe(405);
   });
+
+  it('closes a stateless server whose request fails inside the transport, and never reuses it', async () => {
+    const closes: string[] = [];
+    let built = 0;
+    const handler = protectMcpServer({
+      authenticator: verifierFor(stateless),
+      server: () => {
+        built++;
+        const server = buildServer();
+        const connect = server.connect.bind(server);
+        // The transport this server is given fails the request it handles.
+        server.connect = async (transport) => {
+          Object.assign(transport, {
+            handleRequest: async () => {
+              throw new Error('transport failure');
+            },
+          });
+          const close = transport.close.bind(transport);
+          transport.close = async () => {
+            closes.push(`transport ${built}`);
+            return close();
+          };
+          return connect(transport);
+        };
+        return server;
+      },
+    });
+    const token = await tokenFor(stateless, 'frank');
+    const request = () =>
+      new Request(`${stateless.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+    await expect(handler(request())).rejects.toThrow('transport failure');
+    expect(closes).toEqual(['transport 1']);
+    await expect(handler(request())).rejects.toThrow('transport failure');
+    // The failed server was not pooled: the second request got a server of its own.
+    expect(built).toBe(2);
+    expect(closes).toEqual(['transport 1', 'transport 2']);
+  });
 });
